@@ -1,0 +1,78 @@
+"""asset_catalog: a tenant-scoped, auditable catalog of what AI agents generate.
+
+Start with :func:`open_catalog`; see the documentation in ``docs/`` for the concepts.
+"""
+
+from __future__ import annotations
+
+from ._catalog import AssetCatalog
+from ._models import (
+    Asset,
+    AssetEvent,
+    AssetType,
+    Download,
+    ObjectStatus,
+    Page,
+    PresignBatch,
+    PresignedUrl,
+    ReconcileReport,
+    SourceTool,
+    StorageObject,
+)
+from ._open import open_catalog
+from ._protocols import AssetRepository, BlobStorage
+from ._query import AssetQuery, Position
+from ._signing import UrlSigner
+from ._sql.schema import Tables, build_tables
+from ._sql.sqlite import SqliteRepository
+from ._storage.fsspec import FsspecStorage
+from .exceptions import (
+    AssetCatalogError,
+    AssetNotFound,
+    BadSignature,
+    InvalidContent,
+    InvalidCursor,
+    InvalidInput,
+    PayloadTooLarge,
+    SignatureError,
+    SignatureExpired,
+    StorageError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Asset",
+    "AssetCatalog",
+    "AssetCatalogError",
+    "AssetEvent",
+    "AssetNotFound",
+    "AssetQuery",
+    "AssetRepository",
+    "AssetType",
+    "BadSignature",
+    "BlobStorage",
+    "Download",
+    "FsspecStorage",
+    "InvalidContent",
+    "InvalidCursor",
+    "InvalidInput",
+    "ObjectStatus",
+    "Page",
+    "PayloadTooLarge",
+    "Position",
+    "PresignBatch",
+    "PresignedUrl",
+    "ReconcileReport",
+    "SignatureError",
+    "SignatureExpired",
+    "SourceTool",
+    "SqliteRepository",
+    "StorageError",
+    "StorageObject",
+    "Tables",
+    "UrlSigner",
+    "__version__",
+    "build_tables",
+    "open_catalog",
+]

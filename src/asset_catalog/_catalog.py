@@ -1,0 +1,840 @@
+"""The facade: the one object a host needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Literal, cast
+
+import attrs
+
+from ._content.filenames import clean_filename
+from ._content.sniff import SNIFF_BYTES, Sniffed, extension_for, resolve_mime, sniff
+from ._headers import choose_disposition, download_headers
+from ._ids import new_id, utcnow
+from ._inputs import (
+    aware_datetime,
+    chunks_of,
+    decode_image,
+    enum_value,
+    host_id,
+    json_metadata,
+    optional_host_id,
+)
+from ._keys import object_key
+from ._models import (
+    Asset,
+    AssetEvent,
+    AssetType,
+    Download,
+    ObjectStatus,
+    Page,
+    PresignBatch,
+    PresignedUrl,
+    ReconcileReport,
+    SourceTool,
+    StorageObject,
+)
+from ._protocols import AssetRepository, BlobStorage
+from ._query import AssetQuery, Position
+from ._signing import UrlSigner
+from .exceptions import (
+    AssetCatalogError,
+    AssetNotFound,
+    DuplicateKeyError,
+    InvalidContent,
+    InvalidCursor,
+    InvalidInput,
+    PayloadTooLarge,
+    SignatureError,
+    StorageError,
+)
+
+__all__ = ["AssetCatalog"]
+
+DEFAULT_MAX_BYTES = 1024**3
+MAX_LIST_LIMIT = 500
+MAX_PRESIGN_BATCH = 100
+MAX_EXPIRES_IN = 7 * 24 * 3600
+_BATCH = 500
+_IMAGE_FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "webp": "webp", "gif": "gif"}
+
+
+class _Meter:
+    """Passes chunks through while hashing, counting and enforcing the size limit."""
+
+    def __init__(self, chunks: Iterator[bytes], limit: int, field: str) -> None:
+        self._chunks = chunks
+        self._limit = limit
+        self._field = field
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.size += len(chunk)
+            if self.size > self._limit:
+                raise PayloadTooLarge(self._field, self._limit)
+            self.sha256.update(chunk)
+            yield chunk
+
+
+def _read_head(chunks: Iterator[bytes], limit: int, field: str) -> tuple[bytes, Iterator[bytes]]:
+    """Buffer up to SNIFF_BYTES from the front; return the head and the whole stream again."""
+    buffered: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        if not chunk:
+            continue
+        buffered.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(field, limit)
+        if size >= SNIFF_BYTES:
+            break
+    head = b"".join(buffered)[:SNIFF_BYTES]
+    return head, itertools.chain(buffered, chunks)
+
+
+@attrs.define
+class AssetCatalog:
+    """A tenant-scoped catalog of agent-generated images and files.
+
+    Build one with :func:`~asset_catalog.open_catalog`, or pass the collaborators::
+
+        AssetCatalog(repository=SqliteRepository("sqlite:///assets.db"),
+                     storage=FsspecStorage.from_url("file://./asset-blobs"),
+                     signer=UrlSigner(secret))
+
+    Every call takes the ``tenant_id`` first and never returns another tenant's data. The
+    catalog is thread-safe as far as its repository and storage are (both built-ins are).
+    """
+
+    _repository: AssetRepository = attrs.field(alias="repository")
+    _storage: BlobStorage = attrs.field(alias="storage")
+    _signer: UrlSigner = attrs.field(alias="signer")
+    max_bytes: int = DEFAULT_MAX_BYTES
+    """Largest content accepted, in bytes; checked while streaming."""
+    clock: Callable[[], dt.datetime] = utcnow
+    """Source of timestamps (timezone-aware UTC); replace it in tests."""
+
+    @property
+    def repository(self) -> AssetRepository:
+        """Where the rows live."""
+        return self._repository
+
+    @property
+    def storage(self) -> BlobStorage:
+        """Where the bytes live."""
+        return self._storage
+
+    def close(self) -> None:
+        """Release the repository's connections."""
+        self._repository.close()
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    def ingest_image(
+        self,
+        tenant_id: str,
+        image: Any,
+        *,
+        conversation_id: str | None = None,
+        tool_call_id: str | None = None,
+        response_id: str | None = None,
+        message_id: str | None = None,
+        agent_key: str | None = None,
+        user_id: str | None = None,
+        format: str | None = None,
+        quality: str | None = None,
+        background: str | None = None,
+        size: str | None = None,
+        revised_prompt: str | None = None,
+        filename: str | None = None,
+        source_tool: SourceTool | str = SourceTool.IMAGE_GENERATION,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Asset:
+        """Catalogue an image: bytes, base64 text (as ``image_generation`` returns it) or a
+        binary stream.
+
+        The bytes must really be a PNG, JPEG, WebP or GIF (checked by structure, not by
+        name); width and height come from the header. Idempotent on
+        ``(tenant_id, tool_call_id)``: the same tool call returns the same asset and writes
+        no second blob. ``format`` (png/jpeg/webp), ``quality``, ``background``, ``size`` and
+        ``revised_prompt`` are recorded in the metadata; a ``format`` that disagrees with the
+        bytes is refused.
+        """
+        tenant = host_id(tenant_id, "tenant_id")
+        tool_call = optional_host_id(tool_call_id, "tool_call_id")
+        meta = json_metadata(metadata)
+        for name, value in (
+            ("quality", quality),
+            ("background", background),
+            ("size", size),
+            ("revised_prompt", revised_prompt),
+        ):
+            if value is not None:
+                if not isinstance(value, str) or len(value) > 32_000:
+                    raise InvalidInput(name, "must be a string of at most 32000 characters")
+                meta[name] = value
+        declared_format: str | None = None
+        if format is not None:
+            if not isinstance(format, str) or format.lower() not in _IMAGE_FORMATS:
+                raise InvalidInput("format", "must be one of png, jpeg, webp, gif")
+            declared_format = _IMAGE_FORMATS[format.lower()]
+        if isinstance(image, str):
+            chunks = chunks_of(decode_image(image, self.max_bytes), "image")
+        else:
+            chunks = chunks_of(image, "image")
+        return self._ingest(
+            tenant,
+            chunks,
+            field="image",
+            require_image=True,
+            declared_format=declared_format,
+            filename=clean_filename(filename) if filename is not None else None,
+            declared_mime=None,
+            idempotency_key=f"image_generation:{tool_call}" if tool_call else None,
+            source_tool=enum_value(SourceTool, source_tool, "source_tool")
+            or SourceTool.IMAGE_GENERATION,
+            metadata=meta,
+            ids={
+                "conversation_id": conversation_id,
+                "tool_call_id": tool_call,
+                "response_id": response_id,
+                "message_id": message_id,
+                "agent_key": agent_key,
+                "user_id": user_id,
+            },
+        )
+
+    def ingest_container_file(
+        self,
+        tenant_id: str,
+        content: Any,
+        *,
+        container_id: str,
+        file_id: str,
+        filename: str,
+        conversation_id: str | None = None,
+        response_id: str | None = None,
+        tool_call_id: str | None = None,
+        message_id: str | None = None,
+        agent_key: str | None = None,
+        user_id: str | None = None,
+        mime_type: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Asset:
+        """Catalogue a Code Interpreter container file, streamed (bytes, a binary file
+        object or an iterable of chunks), never held whole in memory.
+
+        The filename is checked (a path prefix such as ``/mnt/data/`` is dropped; traversal,
+        control and bidi characters are refused); the type comes from the content first, the
+        extension second and the declared ``mime_type`` last. An image file becomes an
+        ``image`` asset with its dimensions. Idempotent on
+        ``(tenant_id, container_id, file_id)``.
+        """
+        tenant = host_id(tenant_id, "tenant_id")
+        container = host_id(container_id, "container_id")
+        file = host_id(file_id, "file_id")
+        return self._ingest(
+            tenant,
+            chunks_of(content, "content"),
+            field="content",
+            require_image=False,
+            declared_format=None,
+            filename=clean_filename(filename),
+            declared_mime=mime_type,
+            idempotency_key=f"code_interpreter:{len(container)}:{container}:{file}",
+            source_tool=SourceTool.CODE_INTERPRETER,
+            metadata=json_metadata(metadata),
+            ids={
+                "conversation_id": conversation_id,
+                "tool_call_id": tool_call_id,
+                "response_id": response_id,
+                "message_id": message_id,
+                "agent_key": agent_key,
+                "user_id": user_id,
+                "container_id": container,
+                "openai_file_id": file,
+            },
+        )
+
+    def ingest_upload(
+        self,
+        tenant_id: str,
+        content: Any,
+        *,
+        filename: str,
+        user_id: str | None = None,
+        conversation_id: str | None = None,
+        message_id: str | None = None,
+        openai_file_id: str | None = None,
+        mime_type: str | None = None,
+        idempotency_key: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Asset:
+        """Catalogue a file a user uploaded (same checks as container files).
+
+        Pass an ``idempotency_key`` (e.g. the upload request id) to make retries safe.
+        """
+        tenant = host_id(tenant_id, "tenant_id")
+        key = optional_host_id(idempotency_key, "idempotency_key")
+        return self._ingest(
+            tenant,
+            chunks_of(content, "content"),
+            field="content",
+            require_image=False,
+            declared_format=None,
+            filename=clean_filename(filename),
+            declared_mime=mime_type,
+            idempotency_key=f"user_upload:{key}" if key else None,
+            source_tool=SourceTool.USER_UPLOAD,
+            metadata=json_metadata(metadata),
+            ids={
+                "conversation_id": conversation_id,
+                "message_id": message_id,
+                "user_id": user_id,
+                "openai_file_id": openai_file_id,
+            },
+        )
+
+    def _ingest(
+        self,
+        tenant_id: str,
+        chunks: Iterator[bytes],
+        *,
+        field: str,
+        require_image: bool,
+        declared_format: str | None,
+        filename: str | None,
+        declared_mime: str | None,
+        idempotency_key: str | None,
+        source_tool: SourceTool,
+        metadata: dict[str, Any],
+        ids: Mapping[str, str | None],
+    ) -> Asset:
+        host_ids = {name: optional_host_id(value, name) for name, value in ids.items()}
+        if declared_mime is not None and not isinstance(declared_mime, str):
+            raise InvalidInput("mime_type", "must be a string")
+
+        # (1) A known idempotency key returns the existing asset: no second blob.
+        if idempotency_key is not None:
+            existing = self._repository.find_by_idempotency_key(tenant_id, idempotency_key)
+            if existing is not None:
+                return existing
+
+        head, stream = _read_head(chunks, self.max_bytes, field)
+        if not head:
+            raise InvalidContent(field, "is empty")
+        sniffed = sniff(head)
+        kind = self._classify(sniffed, field, require_image, declared_format)
+        mime = (
+            sniffed.image.mime_type
+            if sniffed.image
+            else resolve_mime(sniffed, filename, declared_mime)
+        )
+        now = self.clock()
+        object_id = new_id()
+        extension = extension_for(mime)
+        name = filename if filename is not None else f"image-{object_id[:13]}.{extension}"
+        key = object_key(tenant_id, now, object_id, extension)
+
+        # (2) The pending row is durable before any byte is written.
+        self._repository.add_pending_object(
+            StorageObject(
+                id=object_id,
+                tenant_id=tenant_id,
+                key=key,
+                filename=name,
+                mime_type=mime,
+                status=ObjectStatus.PENDING,
+                created_at=now,
+            )
+        )
+        try:
+            # (3) Stream to storage while hashing and counting.
+            meter = _Meter(stream, self.max_bytes, field)
+            self._storage.write(key, meter)
+            asset = Asset(
+                id=new_id(),
+                tenant_id=tenant_id,
+                storage_object_id=object_id,
+                asset_type=kind,
+                source_tool=source_tool,
+                filename=name,
+                mime_type=mime,
+                size_bytes=meter.size,
+                sha256=meter.sha256.hexdigest(),
+                created_at=now,
+                updated_at=now,
+                width=sniffed.image.width if sniffed.image else None,
+                height=sniffed.image.height if sniffed.image else None,
+                metadata={
+                    **metadata,
+                    **({"format": sniffed.image.format} if sniffed.image else {}),
+                },
+                idempotency_key=idempotency_key,
+                **cast(Any, host_ids),
+            )
+            created = AssetEvent(
+                id=new_id(),
+                tenant_id=tenant_id,
+                asset_id=asset.id,
+                event="created",
+                at=now,
+                actor=host_ids.get("user_id") or host_ids.get("agent_key"),
+                details={"size_bytes": asset.size_bytes, "sha256": asset.sha256},
+            )
+            # (4) One transaction: object stored, asset and its event inserted.
+            self._repository.complete_ingest(asset, created)
+        except DuplicateKeyError:
+            # Lost a race on the idempotency key: the winner's asset is the answer.
+            self._abandon(key, object_id)
+            if idempotency_key is not None:
+                winner = self._repository.find_by_idempotency_key(tenant_id, idempotency_key)
+                if winner is not None:
+                    return winner
+            raise
+        except BaseException:
+            self._abandon(key, object_id)
+            raise
+        return asset
+
+    @staticmethod
+    def _classify(
+        sniffed: Sniffed, field: str, require_image: bool, declared_format: str | None
+    ) -> AssetType:
+        if sniffed.image is None:
+            if require_image:
+                what = sniffed.mime_type or "unrecognised binary data"
+                raise InvalidContent(
+                    field, f"is not a PNG, JPEG, WebP or GIF image (looks like {what})"
+                )
+            return AssetType.FILE
+        if declared_format is not None and declared_format != sniffed.image.format:
+            raise InvalidContent(
+                "format", f"says {declared_format!r} but the bytes are {sniffed.image.format!r}"
+            )
+        return AssetType.IMAGE
+
+    def _abandon(self, key: str, object_id: str) -> None:
+        """Remove a failed ingest's blob, then mark its row ``failed``.
+
+        If either step fails the row stays ``pending`` and ``reconcile()`` finishes the job;
+        the original error is what the caller sees.
+        """
+        try:
+            self._storage.delete(key)
+            self._repository.mark_object_failed(object_id, self.clock())
+        except AssetCatalogError:
+            pass
+
+    # -- linking --------------------------------------------------------------------------
+
+    def link_message(
+        self,
+        tenant_id: str,
+        message_id: str,
+        *,
+        asset_ids: Sequence[str] | None = None,
+        tool_call_ids: Sequence[str] | None = None,
+        response_id: str | None = None,
+        actor: str | None = None,
+    ) -> int:
+        """Attach assets to a persisted message, by asset ids, tool call ids or response id.
+
+        Never moves an asset already linked to a message; idempotent. Returns how many assets
+        this call linked. An id in ``asset_ids`` that is not a live asset of the tenant raises
+        :class:`AssetNotFound` and links nothing.
+        """
+        tenant = host_id(tenant_id, "tenant_id")
+        message = host_id(message_id, "message_id")
+        ids = self._id_list(asset_ids, "asset_ids")
+        calls = self._id_list(tool_call_ids, "tool_call_ids")
+        response = optional_host_id(response_id, "response_id")
+        if not ids and not calls and response is None:
+            raise InvalidInput("asset_ids", "give asset_ids, tool_call_ids or response_id")
+        linked = self._repository.link_message(
+            tenant,
+            message,
+            asset_ids=ids,
+            tool_call_ids=calls,
+            response_id=response,
+            at=self.clock(),
+            actor=optional_host_id(actor, "actor"),
+        )
+        return len(linked)
+
+    @staticmethod
+    def _id_list(values: Iterable[str] | None, field: str, limit: int = 1000) -> list[str]:
+        if values is None:
+            return []
+        if isinstance(values, str):
+            raise InvalidInput(field, "must be a list of ids, not a single string")
+        ids = list(dict.fromkeys(host_id(v, field) for v in values))
+        if len(ids) > limit:
+            raise InvalidInput(field, f"at most {limit} ids per call")
+        return ids
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def get(self, tenant_id: str, asset_id: str) -> Asset:
+        """One live asset of the tenant, or :class:`AssetNotFound`."""
+        tenant = host_id(tenant_id, "tenant_id")
+        asset = self._lookup(tenant, asset_id)
+        if asset is None:
+            raise AssetNotFound(str(asset_id))
+        return asset
+
+    def _lookup(self, tenant_id: str, asset_id: object) -> Asset | None:
+        if not isinstance(asset_id, str):
+            raise InvalidInput("asset_id", "must be a string")
+        if not asset_id or len(asset_id) > 64:
+            return None
+        return self._repository.get_asset(tenant_id, asset_id)
+
+    def list(
+        self,
+        tenant_id: str,
+        *,
+        asset_type: AssetType | str | None = None,
+        source_tool: SourceTool | str | None = None,
+        conversation_id: str | None = None,
+        message_id: str | None = None,
+        agent_key: str | None = None,
+        mime_prefix: str | None = None,
+        created_after: dt.datetime | None = None,
+        created_before: dt.datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        """Live assets, newest first, one page at a time.
+
+        Filters combine with AND. ``mime_prefix`` is a literal prefix (``%`` and ``_`` match
+        themselves). ``limit`` is 1 to 500. Pass ``next_cursor`` of a page as ``cursor`` to
+        get the next one, with the same filters; a cursor that is malformed, tampered with or
+        made for other filters raises :class:`InvalidCursor`.
+        """
+        tenant = host_id(tenant_id, "tenant_id")
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or not 1 <= limit <= MAX_LIST_LIMIT
+        ):
+            raise InvalidInput("limit", f"must be an integer from 1 to {MAX_LIST_LIMIT}")
+        if mime_prefix is not None and (not isinstance(mime_prefix, str) or len(mime_prefix) > 255):
+            raise InvalidInput("mime_prefix", "must be a string of at most 255 characters")
+        query = AssetQuery(
+            asset_type=enum_value(AssetType, asset_type, "asset_type"),
+            source_tool=enum_value(SourceTool, source_tool, "source_tool"),
+            conversation_id=optional_host_id(conversation_id, "conversation_id"),
+            message_id=optional_host_id(message_id, "message_id"),
+            agent_key=optional_host_id(agent_key, "agent_key"),
+            mime_prefix=mime_prefix.lower() if mime_prefix else None,
+            created_after=aware_datetime(created_after, "created_after"),
+            created_before=aware_datetime(created_before, "created_before"),
+        )
+        scope = hashlib.sha256(
+            f"{len(tenant)}:{tenant}|{query.fingerprint()}".encode()
+        ).hexdigest()[:32]
+        after = self._decode_cursor(cursor, scope) if cursor is not None else None
+        rows = self._repository.list_assets(tenant, query, after, limit + 1)
+        items = tuple(rows[:limit])
+        next_cursor = None
+        if len(rows) > limit:
+            last = items[-1]
+            micros = (last.created_at - _EPOCH) // _MICRO
+            next_cursor = self._signer.sign("cursor", {"s": scope, "t": micros, "i": last.id})
+        return Page(items=items, next_cursor=next_cursor)
+
+    def _decode_cursor(self, cursor: object, scope: str) -> Position:
+        try:
+            payload = self._signer.verify("cursor", cursor)
+        except SignatureError as exc:
+            raise InvalidCursor("malformed or tampered cursor") from exc
+        if payload.get("s") != scope:
+            raise InvalidCursor("cursor was made for another tenant or other filters")
+        micros, last_id = payload.get("t"), payload.get("i")
+        if not isinstance(micros, int) or not isinstance(last_id, str):
+            raise InvalidCursor("malformed cursor")
+        return Position(created_at=_EPOCH + dt.timedelta(microseconds=micros), id=last_id)
+
+    def events(self, tenant_id: str, asset_id: str) -> tuple[AssetEvent, ...]:
+        """The audit trail of an asset (also after it was deleted), oldest first."""
+        tenant = host_id(tenant_id, "tenant_id")
+        if not isinstance(asset_id, str):
+            raise InvalidInput("asset_id", "must be a string")
+        return tuple(self._repository.events_for(tenant, asset_id))
+
+    # -- downloads ------------------------------------------------------------------------
+
+    def presign(
+        self,
+        tenant_id: str,
+        asset_id: str,
+        *,
+        expires_in: int = 900,
+        disposition: Literal["inline", "attachment"] | None = None,
+        actor: str | None = None,
+    ) -> PresignedUrl:
+        """A time-limited download URL for one asset (audited as ``url_issued``).
+
+        The storage's native presigning is used where it exists (S3); otherwise the URL
+        carries the catalog's signed token, to be served by a host route that calls
+        :meth:`open_signed`. Active content (HTML, SVG, JavaScript ...) is always an
+        ``attachment``.
+        """
+        tenant = host_id(tenant_id, "tenant_id")
+        asset = self._lookup(tenant, asset_id)
+        if asset is None:
+            raise AssetNotFound(str(asset_id))
+        seconds = self._expiry(expires_in)
+        requested = self._disposition(disposition)
+        url, event = self._issue(asset, seconds, requested, optional_host_id(actor, "actor"))
+        self._repository.add_events([event])
+        return url
+
+    def presign_many(
+        self,
+        tenant_id: str,
+        asset_ids: Sequence[str],
+        *,
+        expires_in: int = 900,
+        disposition: Literal["inline", "attachment"] | None = None,
+        actor: str | None = None,
+    ) -> PresignBatch:
+        """Download URLs for up to 100 assets with one repository query (thumbnail grids).
+
+        Ids that are not live assets of the tenant are reported in ``missing``.
+        """
+        tenant = host_id(tenant_id, "tenant_id")
+        ids = self._id_list(asset_ids, "asset_ids", limit=MAX_PRESIGN_BATCH)
+        seconds = self._expiry(expires_in)
+        requested = self._disposition(disposition)
+        who = optional_host_id(actor, "actor")
+        found = {a.id: a for a in self._repository.get_assets(tenant, ids)}
+        urls: dict[str, PresignedUrl] = {}
+        events: list[AssetEvent] = []
+        for asset_id in ids:
+            asset = found.get(asset_id)
+            if asset is not None:
+                urls[asset_id], event = self._issue(asset, seconds, requested, who)
+                events.append(event)
+        self._repository.add_events(events)
+        return PresignBatch(
+            urls=urls, missing=tuple(i for i in ids if i not in found), unsupported=()
+        )
+
+    @staticmethod
+    def _expiry(expires_in: object) -> int:
+        if (
+            isinstance(expires_in, bool)
+            or not isinstance(expires_in, int)
+            or not 1 <= expires_in <= MAX_EXPIRES_IN
+        ):
+            raise InvalidInput("expires_in", f"must be whole seconds from 1 to {MAX_EXPIRES_IN}")
+        return expires_in
+
+    @staticmethod
+    def _disposition(value: object) -> Literal["inline", "attachment"] | None:
+        if value is None or value == "inline" or value == "attachment":  # noqa: PLR1714 - narrows
+            return value
+        raise InvalidInput("disposition", "must be 'inline' or 'attachment'")
+
+    def _issue(
+        self,
+        asset: Asset,
+        expires_in: int,
+        requested: Literal["inline", "attachment"] | None,
+        actor: str | None,
+    ) -> tuple[PresignedUrl, AssetEvent]:
+        now = self.clock()
+        disposition = choose_disposition(asset.mime_type, requested)
+        expires_at = int(now.timestamp()) + expires_in
+        obj_key = None
+        native: str | None = None
+        headers = download_headers(asset, disposition)
+        if _may_sign_natively(self._storage):
+            obj = self._repository.get_object(asset.storage_object_id)
+            obj_key = obj.key if obj is not None else None
+            if obj_key is not None:
+                native = self._storage.sign(
+                    obj_key,
+                    expires_in=expires_in,
+                    filename=asset.filename,
+                    content_type=asset.mime_type,
+                    disposition=headers["Content-Disposition"],
+                )
+        if native is not None:
+            url = PresignedUrl(
+                url=native,
+                method="GET",
+                headers={},
+                expires_at=dt.datetime.fromtimestamp(expires_at, dt.UTC),
+                kind="native",
+            )
+        else:
+            token = self._signer.sign(
+                "download",
+                {"t": asset.tenant_id, "a": asset.id, "exp": expires_at, "d": disposition},
+            )
+            url = PresignedUrl(
+                url=self._signer.url_for(token),
+                method="GET",
+                headers={},
+                expires_at=dt.datetime.fromtimestamp(expires_at, dt.UTC),
+                kind="catalog",
+            )
+        event = AssetEvent(
+            id=new_id(),
+            tenant_id=asset.tenant_id,
+            asset_id=asset.id,
+            event="url_issued",
+            at=now,
+            actor=actor,
+            details={"kind": url.kind, "expires_at": expires_at, "disposition": disposition},
+        )
+        return url, event
+
+    def open_signed(self, token: str, *, actor: str | None = None) -> Download:
+        """Serve a catalog-signed download: verify the token, then return the asset, an open
+        stream of its bytes (close it) and the response headers to send.
+
+        Raises :class:`BadSignature` / :class:`SignatureExpired` for a token to refuse and
+        :class:`AssetNotFound` when the asset is gone. Audited as ``downloaded``.
+        """
+        payload = self._signer.verify("download", token, now=self.clock().timestamp())
+        tenant, asset_id, disposition = payload.get("t"), payload.get("a"), payload.get("d")
+        if (
+            not isinstance(tenant, str)
+            or not isinstance(asset_id, str)
+            or disposition not in {"inline", "attachment"}
+        ):
+            raise InvalidInput("token", "token payload is malformed")
+        asset = self._repository.get_asset(tenant, asset_id)
+        obj = self._repository.get_object(asset.storage_object_id) if asset else None
+        if asset is None or obj is None or obj.status is not ObjectStatus.STORED:
+            raise AssetNotFound(asset_id)
+        stream = self._storage.open(obj.key)
+        try:
+            self._repository.add_events(
+                [
+                    AssetEvent(
+                        id=new_id(),
+                        tenant_id=tenant,
+                        asset_id=asset_id,
+                        event="downloaded",
+                        at=self.clock(),
+                        actor=optional_host_id(actor, "actor"),
+                    )
+                ]
+            )
+        except BaseException:
+            stream.close()
+            raise
+        return Download(
+            asset, stream, download_headers(asset, choose_disposition(asset.mime_type, disposition))
+        )
+
+    # -- deletes --------------------------------------------------------------------------
+
+    def delete(self, tenant_id: str, asset_id: str, *, actor: str | None = None) -> bool:
+        """Soft-delete an asset and delete its blob; audited; idempotent.
+
+        Returns True if this call deleted it, False if it was already deleted. An id the
+        tenant never had raises :class:`AssetNotFound`.
+        """
+        tenant = host_id(tenant_id, "tenant_id")
+        if not isinstance(asset_id, str):
+            raise InvalidInput("asset_id", "must be a string")
+        if not asset_id or len(asset_id) > 64:
+            raise AssetNotFound(str(asset_id))
+        result = self._repository.mark_deleted(
+            tenant, [asset_id], self.clock(), optional_host_id(actor, "actor")
+        )
+        if result.missing:
+            raise AssetNotFound(asset_id)
+        self._remove_blobs(result.objects)
+        return bool(result.deleted)
+
+    def delete_conversation(
+        self, tenant_id: str, conversation_id: str, *, actor: str | None = None
+    ) -> int:
+        """Delete every asset of a conversation (as :meth:`delete` does each); returns how
+        many this call deleted."""
+        tenant = host_id(tenant_id, "tenant_id")
+        conversation = host_id(conversation_id, "conversation_id")
+        who = optional_host_id(actor, "actor")
+        total = 0
+        while True:
+            ids = self._repository.asset_ids_in_conversation(tenant, conversation, _BATCH)
+            if not ids:
+                return total
+            result = self._repository.mark_deleted(tenant, ids, self.clock(), who)
+            total += len(result.deleted)
+            self._remove_blobs(result.objects)
+
+    def _remove_blobs(self, objects: Iterable[StorageObject]) -> None:
+        done: list[str] = []
+        try:
+            for obj in objects:
+                self._storage.delete(obj.key)
+                done.append(obj.id)
+        finally:
+            # Whatever was removed is recorded; the rest stays `deleting` for reconcile().
+            self._repository.finish_delete(done, self.clock())
+
+    # -- repair ---------------------------------------------------------------------------
+
+    def reconcile(self, *, older_than: dt.timedelta = dt.timedelta(hours=1)) -> ReconcileReport:
+        """Finish what a crash left behind.
+
+        ``pending`` objects older than ``older_than`` (an ingest that died mid-way) lose their
+        blob and become ``failed``; ``deleting`` objects (a delete that died between its
+        transaction and the blob removal) lose their blob and become ``deleted``. Keep
+        ``older_than`` above your longest upload.
+        """
+        cutoff = self.clock() - older_than
+        pending_failed = deletes_finished = 0
+        errors: list[str] = []
+        seen: set[str] = set()
+        for status in (ObjectStatus.PENDING, ObjectStatus.DELETING):
+            limit = self.clock() if status is ObjectStatus.DELETING else cutoff
+            while True:
+                batch = [
+                    o
+                    for o in self._repository.objects_in_status(status, limit, _BATCH)
+                    if o.id not in seen
+                ]
+                if not batch:
+                    break
+                for obj in batch:
+                    seen.add(obj.id)
+                    try:
+                        self._storage.delete(obj.key)
+                    except StorageError as exc:
+                        errors.append(f"{obj.id}: {exc}")
+                        continue
+                    if status is ObjectStatus.PENDING:
+                        self._repository.mark_object_failed(obj.id, self.clock())
+                        pending_failed += 1
+                    else:
+                        self._repository.finish_delete([obj.id], self.clock())
+                        deletes_finished += 1
+        return ReconcileReport(
+            pending_failed=pending_failed,
+            deletes_finished=deletes_finished,
+            blobs_removed=pending_failed + deletes_finished,
+            errors=tuple(errors),
+        )
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICRO = dt.timedelta(microseconds=1)
+
+
+def _may_sign_natively(storage: BlobStorage) -> bool:
+    return bool(storage.can_sign)

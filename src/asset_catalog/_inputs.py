@@ -1,0 +1,140 @@
+"""Validation of the facade's arguments: ids, content, metadata, filters."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from .exceptions import InvalidContent, InvalidInput, PayloadTooLarge
+
+__all__ = [
+    "Content",
+    "ImageInput",
+    "aware_datetime",
+    "chunks_of",
+    "decode_image",
+    "enum_value",
+    "host_id",
+    "json_metadata",
+    "optional_host_id",
+]
+
+MAX_HOST_ID = 255
+CHUNK = 1024 * 1024
+
+Content = bytes | bytearray | memoryview | Iterable[bytes] | Any
+"""Bytes, a binary file object (anything with ``read``) or an iterable of byte chunks."""
+
+ImageInput = bytes | bytearray | memoryview | str | Any
+"""Raw image bytes, base64 text (optionally a ``data:`` URL) or a binary stream."""
+
+E = TypeVar("E", bound=StrEnum)
+
+_DATA_URL = re.compile(r"^data:[\w.+/-]*(?:;[\w=.+-]+)*;base64,", re.IGNORECASE)
+
+
+def host_id(value: object, field: str) -> str:
+    """An opaque host identifier: non-empty text, at most 255 characters, no control chars."""
+    if not isinstance(value, str):
+        raise InvalidInput(field, f"must be a string, not {type(value).__name__}")
+    if not value:
+        raise InvalidInput(field, "must not be empty")
+    if len(value) > MAX_HOST_ID:
+        raise InvalidInput(field, f"must be at most {MAX_HOST_ID} characters")
+    if any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in value):
+        raise InvalidInput(field, "must not contain control characters")
+    return value
+
+
+def optional_host_id(value: object, field: str) -> str | None:
+    return None if value is None else host_id(value, field)
+
+
+def enum_value(enum: type[E], value: object, field: str) -> E | None:
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in enum)
+        raise InvalidInput(field, f"must be one of {allowed}") from None
+
+
+def aware_datetime(value: object, field: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        raise InvalidInput(field, "must be a datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(field, "must be timezone-aware")
+    return value.astimezone(dt.UTC)
+
+
+def json_metadata(value: object, field: str = "metadata") -> dict[str, Any]:
+    """A JSON object (finite numbers, string keys) of at most 64 KiB once encoded."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput(field, "must be a mapping")
+    try:
+        text = json.dumps(dict(value), allow_nan=False, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(field, f"must be JSON-serialisable: {exc}") from exc
+    if len(text) > 64 * 1024:
+        raise InvalidInput(field, "must be at most 64 KiB as JSON")
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+def decode_image(value: str, limit: int, field: str = "image") -> bytes:
+    """Decode base64 text as the image_generation tool returns it (a data: URL is accepted)."""
+    text = _DATA_URL.sub("", value.strip(), count=1)
+    text = "".join(text.split())  # line breaks some encoders insert
+    if math.ceil(len(text) / 4) * 3 > limit + 3:
+        raise PayloadTooLarge(field, limit)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidContent(field, "is not valid base64") from exc
+
+
+def chunks_of(content: object, field: str) -> Iterator[bytes]:
+    """Turn bytes, a binary stream or an iterable of chunks into an iterator of chunks."""
+    if isinstance(content, bytes | bytearray | memoryview):
+        view = memoryview(content).cast("B")
+        return (bytes(view[i : i + CHUNK]) for i in range(0, len(view), CHUNK))
+    if isinstance(content, str):
+        raise InvalidInput(field, "must be bytes, a binary file object or an iterable of bytes")
+    read = getattr(content, "read", None)
+    if callable(read):
+        return _read_stream(read, field)
+    if isinstance(content, Iterable):
+        return _checked(iter(content), field)
+    raise InvalidInput(field, "must be bytes, a binary file object or an iterable of bytes")
+
+
+def _read_stream(read: Any, field: str) -> Iterator[bytes]:
+    while True:
+        chunk = read(CHUNK)
+        if not chunk:
+            return
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise InvalidInput(field, "stream must be opened in binary mode")
+        yield bytes(chunk)
+
+
+def _checked(chunks: Iterator[Any], field: str) -> Iterator[bytes]:
+    for chunk in chunks:
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise InvalidInput(field, f"chunks must be bytes, not {type(chunk).__name__}")
+        yield bytes(chunk)

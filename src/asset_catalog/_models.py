@@ -1,0 +1,164 @@
+"""Value objects returned by the catalog: frozen, slotted attrs classes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import IO, Any, NamedTuple
+
+import attrs
+
+__all__ = [
+    "Asset",
+    "AssetEvent",
+    "AssetType",
+    "Download",
+    "ObjectStatus",
+    "Page",
+    "PresignBatch",
+    "PresignedUrl",
+    "ReconcileReport",
+    "SourceTool",
+    "StorageObject",
+]
+
+
+class AssetType(StrEnum):
+    """What kind of asset an entry is."""
+
+    IMAGE = "image"
+    FILE = "file"
+
+
+class SourceTool(StrEnum):
+    """Which tool produced an asset."""
+
+    IMAGE_GENERATION = "image_generation"
+    CODE_INTERPRETER = "code_interpreter"
+    USER_UPLOAD = "user_upload"
+    UNKNOWN = "unknown"
+
+
+class ObjectStatus(StrEnum):
+    """Life cycle of a stored blob: pending -> stored -> deleting -> deleted, or failed."""
+
+    PENDING = "pending"
+    STORED = "stored"
+    DELETING = "deleting"
+    DELETED = "deleted"
+    FAILED = "failed"
+
+
+@attrs.frozen
+class StorageObject:
+    """One blob the catalog wrote (a ``storage_objects`` row)."""
+
+    id: str
+    tenant_id: str
+    key: str
+    filename: str
+    mime_type: str
+    status: ObjectStatus
+    created_at: dt.datetime
+    size_bytes: int | None = None
+    sha256: str | None = None
+    deleted_at: dt.datetime | None = None
+    metadata: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Asset:
+    """A catalog entry: an image or file an agent produced, and where it came from."""
+
+    id: str
+    tenant_id: str
+    storage_object_id: str
+    asset_type: AssetType
+    source_tool: SourceTool
+    filename: str
+    mime_type: str
+    size_bytes: int
+    sha256: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    conversation_id: str | None = None
+    message_id: str | None = None
+    tool_call_id: str | None = None
+    response_id: str | None = None
+    container_id: str | None = None
+    openai_file_id: str | None = None
+    agent_key: str | None = None
+    user_id: str | None = None
+    width: int | None = None
+    height: int | None = None
+    metadata: Mapping[str, Any] = attrs.field(factory=dict)
+    idempotency_key: str | None = None
+    deleted_at: dt.datetime | None = None
+
+
+@attrs.frozen
+class AssetEvent:
+    """One line of the append-only audit trail."""
+
+    id: str
+    tenant_id: str
+    asset_id: str
+    event: str
+    at: dt.datetime
+    actor: str | None = None
+    details: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Page:
+    """One page of :meth:`AssetCatalog.list`; pass ``next_cursor`` back for the next page."""
+
+    items: tuple[Asset, ...]
+    next_cursor: str | None
+
+
+@attrs.frozen
+class PresignedUrl:
+    """A time-limited download URL.
+
+    ``kind`` is ``"native"`` when the storage signed it (e.g. S3) and ``"catalog"`` when it
+    carries the catalog's own token, to be served by a host route calling ``open_signed``.
+    """
+
+    url: str
+    method: str
+    headers: Mapping[str, str]
+    expires_at: dt.datetime
+    kind: str = "catalog"
+
+
+@attrs.frozen
+class PresignBatch:
+    """What :meth:`AssetCatalog.presign_many` returns: a URL per live asset, and the ids
+    that are missing (unknown, deleted or another tenant's) or unsupported."""
+
+    urls: Mapping[str, PresignedUrl]
+    missing: tuple[str, ...] = ()
+    unsupported: tuple[str, ...] = ()
+
+
+class Download(NamedTuple):
+    """What :meth:`AssetCatalog.open_signed` returns: unpack as ``asset, stream, headers``.
+
+    The caller owns ``stream`` and must close it (it is a context manager).
+    """
+
+    asset: Asset
+    stream: IO[bytes]
+    headers: Mapping[str, str]
+
+
+@attrs.frozen
+class ReconcileReport:
+    """What :meth:`AssetCatalog.reconcile` found and did."""
+
+    pending_failed: int = 0
+    deletes_finished: int = 0
+    blobs_removed: int = 0
+    errors: tuple[str, ...] = ()

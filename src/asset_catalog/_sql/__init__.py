@@ -1,0 +1,1 @@
+"""SQL repositories on SQLAlchemy Core: one schema, one query module, thin dialect classes."""

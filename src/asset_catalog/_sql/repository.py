@@ -1,0 +1,392 @@
+"""The SQL repository shared by every dialect: all queries live here, once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import attrs
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.sql.elements import ColumnElement
+
+from .._ids import new_id
+from .._models import Asset, AssetEvent, ObjectStatus, StorageObject
+from .._query import AssetQuery, Position
+from ..exceptions import AssetNotFound
+from .errors import is_lock_error, translate_errors
+from .rows import (
+    asset_from_row,
+    asset_values,
+    event_from_row,
+    event_values,
+    object_from_row,
+    object_values,
+)
+from .schema import Tables, build_tables
+
+__all__ = ["SqlDeleteResult", "SqlRepository"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class SqlDeleteResult:
+    """What :meth:`SqlRepository.mark_deleted` did."""
+
+    deleted: tuple[str, ...]
+    missing: tuple[str, ...]
+    objects: tuple[StorageObject, ...]
+
+
+class SqlRepository:
+    """An :class:`~asset_catalog.AssetRepository` on SQLAlchemy Core.
+
+    Dialect subclasses only configure the engine; every query is defined here.
+    """
+
+    #: execution options for write transactions (SQLite: ``BEGIN IMMEDIATE``)
+    _write_options: dict[str, Any] = {}  # noqa: RUF012 - overridden per dialect, never mutated
+    #: how often a write is retried on a transient lock error before it is reported
+    _lock_retries = 0
+
+    def __init__(self, engine: Engine, *, table_prefix: str = "", tables: Tables | None = None):
+        self._engine = engine
+        self._tables = tables if tables is not None else build_tables(table_prefix)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for hosts that want to share it or inspect the schema)."""
+        return self._engine
+
+    @property
+    def tables(self) -> Tables:
+        """The catalog's table definitions."""
+        return self._tables
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with translate_errors(), self._engine.connect() as conn:
+            yield conn
+
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one write transaction, retrying transient lock errors."""
+        attempt = 0
+        while True:
+            try:
+                with translate_errors(), self._engine.connect() as conn:
+                    conn.execution_options(**self._write_options)
+                    with conn.begin():
+                        return work(conn)
+            except Exception as exc:
+                cause = exc.__cause__
+                if (
+                    attempt < self._lock_retries
+                    and isinstance(cause, sa_exc.OperationalError)
+                    and is_lock_error(cause)
+                ):
+                    attempt += 1
+                    time.sleep(min(0.05 * attempt, 0.5))
+                    continue
+                raise
+
+    def create_schema(self) -> None:
+        """Create the tables and indexes that do not exist yet."""
+        with translate_errors():
+            self._tables.metadata.create_all(self._engine, checkfirst=True)
+
+    def close(self) -> None:
+        """Dispose of the connection pool."""
+        self._engine.dispose()
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    def find_by_idempotency_key(self, tenant_id: str, key: str) -> Asset | None:
+        a = self._tables.assets
+        stmt = select(a).where(
+            a.c.tenant_id == tenant_id, a.c.idempotency_key == key, a.c.deleted_at.is_(None)
+        )
+        with self._read() as conn:
+            row = conn.execute(stmt).mappings().first()
+        return asset_from_row(row) if row is not None else None
+
+    def add_pending_object(self, obj: StorageObject) -> None:
+        values = object_values(obj)
+        self._write(lambda conn: conn.execute(insert(self._tables.objects), values))
+
+    def complete_ingest(self, asset: Asset, event: AssetEvent) -> None:
+        o, a, e = self._tables.objects, self._tables.assets, self._tables.events
+
+        def work(conn: Connection) -> None:
+            conn.execute(
+                update(o)
+                .where(o.c.id == asset.storage_object_id)
+                .values(
+                    status=ObjectStatus.STORED.value,
+                    size_bytes=asset.size_bytes,
+                    sha256=asset.sha256,
+                )
+            )
+            conn.execute(insert(a), asset_values(asset))
+            conn.execute(insert(e), event_values(event))
+
+        self._write(work)
+
+    def mark_object_failed(self, object_id: str, at: dt.datetime) -> None:
+        o = self._tables.objects
+        stmt = (
+            update(o)
+            .where(o.c.id == object_id, o.c.status == ObjectStatus.PENDING.value)
+            .values(status=ObjectStatus.FAILED.value, deleted_at=at)
+        )
+        self._write(lambda conn: conn.execute(stmt))
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def get_asset(self, tenant_id: str, asset_id: str) -> Asset | None:
+        a = self._tables.assets
+        stmt = select(a).where(
+            a.c.tenant_id == tenant_id, a.c.id == asset_id, a.c.deleted_at.is_(None)
+        )
+        with self._read() as conn:
+            row = conn.execute(stmt).mappings().first()
+        return asset_from_row(row) if row is not None else None
+
+    def get_assets(self, tenant_id: str, asset_ids: Sequence[str]) -> list[Asset]:
+        if not asset_ids:
+            return []
+        a = self._tables.assets
+        stmt = select(a).where(
+            a.c.tenant_id == tenant_id, a.c.id.in_(list(asset_ids)), a.c.deleted_at.is_(None)
+        )
+        with self._read() as conn:
+            return [asset_from_row(row) for row in conn.execute(stmt).mappings()]
+
+    def get_object(self, object_id: str) -> StorageObject | None:
+        o = self._tables.objects
+        with self._read() as conn:
+            row = conn.execute(select(o).where(o.c.id == object_id)).mappings().first()
+        return object_from_row(row) if row is not None else None
+
+    def _filters(self, tenant_id: str, query: AssetQuery) -> list[ColumnElement[bool]]:
+        a = self._tables.assets
+        conds: list[ColumnElement[bool]] = [a.c.tenant_id == tenant_id, a.c.deleted_at.is_(None)]
+        if query.asset_type is not None:
+            conds.append(a.c.asset_type == query.asset_type.value)
+        if query.source_tool is not None:
+            conds.append(a.c.source_tool == query.source_tool.value)
+        if query.conversation_id is not None:
+            conds.append(a.c.conversation_id == query.conversation_id)
+        if query.message_id is not None:
+            conds.append(a.c.message_id == query.message_id)
+        if query.agent_key is not None:
+            conds.append(a.c.agent_key == query.agent_key)
+        if query.mime_prefix:
+            # A literal prefix: LIKE metacharacters in the value are escaped.
+            conds.append(a.c.mime_type.startswith(query.mime_prefix, autoescape=True))
+        if query.created_after is not None:
+            conds.append(a.c.created_at > query.created_after)
+        if query.created_before is not None:
+            conds.append(a.c.created_at < query.created_before)
+        return conds
+
+    def list_assets(
+        self, tenant_id: str, query: AssetQuery, after: Position | None, limit: int
+    ) -> list[Asset]:
+        a = self._tables.assets
+        conds = self._filters(tenant_id, query)
+        if after is not None:
+            # Written as a range on created_at plus a tie-break, so the index serves it.
+            conds.append(a.c.created_at <= after.created_at)
+            conds.append(
+                or_(
+                    a.c.created_at < after.created_at,
+                    and_(a.c.created_at == after.created_at, a.c.id < after.id),
+                )
+            )
+        stmt = select(a).where(*conds).order_by(a.c.created_at.desc(), a.c.id.desc()).limit(limit)
+        with self._read() as conn:
+            return [asset_from_row(row) for row in conn.execute(stmt).mappings()]
+
+    def asset_ids_in_conversation(
+        self, tenant_id: str, conversation_id: str, limit: int
+    ) -> list[str]:
+        a = self._tables.assets
+        stmt = (
+            select(a.c.id)
+            .where(
+                a.c.tenant_id == tenant_id,
+                a.c.conversation_id == conversation_id,
+                a.c.deleted_at.is_(None),
+            )
+            .order_by(a.c.created_at, a.c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return list(conn.execute(stmt).scalars())
+
+    def events_for(self, tenant_id: str, asset_id: str) -> list[AssetEvent]:
+        e = self._tables.events
+        stmt = (
+            select(e)
+            .where(e.c.tenant_id == tenant_id, e.c.asset_id == asset_id)
+            .order_by(e.c.at, e.c.id)
+        )
+        with self._read() as conn:
+            return [event_from_row(row) for row in conn.execute(stmt).mappings()]
+
+    def objects_in_status(
+        self, status: ObjectStatus, created_before: dt.datetime, limit: int
+    ) -> list[StorageObject]:
+        o = self._tables.objects
+        stmt = (
+            select(o)
+            .where(o.c.status == status.value, o.c.created_at < created_before)
+            .order_by(o.c.created_at, o.c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [object_from_row(row) for row in conn.execute(stmt).mappings()]
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def add_events(self, events: Sequence[AssetEvent]) -> None:
+        if not events:
+            return
+        rows = [event_values(ev) for ev in events]
+        self._write(lambda conn: conn.execute(insert(self._tables.events), rows))
+
+    def link_message(
+        self,
+        tenant_id: str,
+        message_id: str,
+        *,
+        asset_ids: Sequence[str] | None,
+        tool_call_ids: Sequence[str] | None,
+        response_id: str | None,
+        at: dt.datetime,
+        actor: str | None,
+    ) -> list[str]:
+        a, e = self._tables.assets, self._tables.events
+        live = and_(a.c.tenant_id == tenant_id, a.c.deleted_at.is_(None))
+        selectors: list[ColumnElement[bool]] = []
+        if asset_ids:
+            selectors.append(a.c.id.in_(list(asset_ids)))
+        if tool_call_ids:
+            selectors.append(a.c.tool_call_id.in_(list(tool_call_ids)))
+        if response_id is not None:
+            selectors.append(a.c.response_id == response_id)
+        if not selectors:
+            return []
+
+        def work(conn: Connection) -> list[str]:
+            if asset_ids:
+                found = set(
+                    conn.execute(select(a.c.id).where(live, a.c.id.in_(list(asset_ids)))).scalars()
+                )
+                for asset_id in asset_ids:
+                    if asset_id not in found:
+                        raise AssetNotFound(asset_id)
+            stmt = (
+                update(a)
+                .where(live, a.c.message_id.is_(None), or_(*selectors))
+                .values(message_id=message_id, updated_at=at)
+                .returning(a.c.id)
+            )
+            linked = sorted(conn.execute(stmt).scalars())
+            if linked:
+                conn.execute(
+                    insert(e),
+                    [
+                        {
+                            "id": new_id(),
+                            "tenant_id": tenant_id,
+                            "asset_id": asset_id,
+                            "event": "linked",
+                            "actor": actor,
+                            "at": at,
+                            "details": {"message_id": message_id},
+                        }
+                        for asset_id in linked
+                    ],
+                )
+            return linked
+
+        return self._write(work)
+
+    def mark_deleted(
+        self, tenant_id: str, asset_ids: Sequence[str], at: dt.datetime, actor: str | None
+    ) -> SqlDeleteResult:
+        a, o, e = self._tables.assets, self._tables.objects, self._tables.events
+        ids = list(dict.fromkeys(asset_ids))
+
+        def work(conn: Connection) -> SqlDeleteResult:
+            rows = conn.execute(
+                select(a.c.id, a.c.deleted_at, a.c.storage_object_id).where(
+                    a.c.tenant_id == tenant_id, a.c.id.in_(ids)
+                )
+            ).all()
+            present = {row.id for row in rows}
+            missing = tuple(i for i in ids if i not in present)
+            live = [row for row in rows if row.deleted_at is None]
+            deleted: list[str] = []
+            if live:
+                deleted = list(
+                    conn.execute(
+                        update(a)
+                        .where(a.c.id.in_([r.id for r in live]), a.c.deleted_at.is_(None))
+                        .values(deleted_at=at, updated_at=at)
+                        .returning(a.c.id)
+                    ).scalars()
+                )
+                object_ids = [r.storage_object_id for r in live if r.id in set(deleted)]
+                conn.execute(
+                    update(o)
+                    .where(o.c.id.in_(object_ids), o.c.status == ObjectStatus.STORED.value)
+                    .values(status=ObjectStatus.DELETING.value)
+                )
+                conn.execute(
+                    insert(e),
+                    [
+                        {
+                            "id": new_id(),
+                            "tenant_id": tenant_id,
+                            "asset_id": asset_id,
+                            "event": "deleted",
+                            "actor": actor,
+                            "at": at,
+                            "details": {},
+                        }
+                        for asset_id in deleted
+                    ],
+                )
+            objects: list[StorageObject] = []
+            if rows:
+                objects = [
+                    object_from_row(row)
+                    for row in conn.execute(
+                        select(o).where(
+                            o.c.id.in_([r.storage_object_id for r in rows]),
+                            o.c.status == ObjectStatus.DELETING.value,
+                        )
+                    ).mappings()
+                ]
+            return SqlDeleteResult(tuple(sorted(deleted)), missing, tuple(objects))
+
+        return self._write(work)
+
+    def finish_delete(self, object_ids: Sequence[str], at: dt.datetime) -> None:
+        if not object_ids:
+            return
+        o = self._tables.objects
+        stmt = (
+            update(o)
+            .where(o.c.id.in_(list(object_ids)), o.c.status == ObjectStatus.DELETING.value)
+            .values(status=ObjectStatus.DELETED.value, deleted_at=at)
+        )
+        self._write(lambda conn: conn.execute(stmt))

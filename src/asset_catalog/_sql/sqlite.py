@@ -1,0 +1,62 @@
+"""SQLite: the embedded default. WAL, a busy timeout, foreign keys, ``BEGIN IMMEDIATE`` writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+
+from .repository import SqlRepository
+from .schema import Tables
+
+__all__ = ["SqliteRepository"]
+
+_BEGIN_OPTION = "asset_catalog_sqlite_begin"
+
+
+def _configure(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the lock up front, so two writers never deadlock on a lock upgrade.
+        mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class SqliteRepository(SqlRepository):
+    """The repository on SQLite, for one machine (many threads or processes).
+
+    ``url`` is a SQLAlchemy URL such as ``sqlite:///assets.db``. The connection runs in WAL
+    mode with ``synchronous=NORMAL`` (durable across process crashes; a power loss may drop
+    the last transactions), ``foreign_keys=ON`` and a busy timeout; write transactions begin
+    with ``BEGIN IMMEDIATE`` and are retried on a lock error.
+    """
+
+    _write_options = {_BEGIN_OPTION: "IMMEDIATE"}  # noqa: RUF012
+    _lock_retries = 5
+
+    def __init__(
+        self,
+        url: str | Engine,
+        *,
+        table_prefix: str = "",
+        tables: Tables | None = None,
+        busy_timeout_ms: int = 10_000,
+    ) -> None:
+        engine = url if isinstance(url, Engine) else create_engine(url)
+        if engine.dialect.name != "sqlite":
+            raise ValueError(f"not a SQLite URL: {engine.url!r}")
+        _configure(engine, busy_timeout_ms)
+        super().__init__(engine, table_prefix=table_prefix, tables=tables)

@@ -1,0 +1,166 @@
+"""Blob storage on any fsspec filesystem (local files, memory, S3, GCS, Azure ...)."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from typing import IO, Any, cast
+
+import fsspec
+from fsspec.spec import AbstractFileSystem
+
+from ..exceptions import AssetCatalogError, InvalidInput, MissingDependency, StorageError
+
+__all__ = ["FsspecStorage"]
+
+_KEY = re.compile(r"^[A-Za-z0-9_-]+(?:/[A-Za-z0-9_.-]+)*$")
+
+
+@contextmanager
+def _translate(action: str, key: str) -> Iterator[None]:
+    try:
+        yield
+    except AssetCatalogError:
+        raise
+    except Exception as exc:  # fsspec backends raise OSError, botocore and aiohttp errors ...
+        raise StorageError(f"storage failed to {action} {key!r}: {exc}") from exc
+
+
+def _check_key(key: str) -> str:
+    if not _KEY.match(key) or any(part in {".", ".."} for part in key.split("/")):
+        raise InvalidInput("key", f"unsafe storage key {key!r}")
+    return key
+
+
+class FsspecStorage:
+    """A :class:`~asset_catalog.BlobStorage` on an fsspec filesystem under a root prefix.
+
+    Writes stream chunk by chunk (local files write in place; object stores upload in
+    parts). Native presigning is used where the filesystem has it (S3); elsewhere
+    :meth:`sign` returns None and the catalog issues its own signed tokens.
+    """
+
+    def __init__(self, fs: AbstractFileSystem, root: str) -> None:
+        self._fs = fs
+        self._root = root.rstrip("/")
+        self._is_local = "file" in _protocols(fs) or "local" in _protocols(fs)
+        self._made_dirs: set[str] = set()
+
+    @classmethod
+    def from_url(cls, url: str, **storage_options: Any) -> FsspecStorage:
+        """Build from a URL such as ``file://./blobs``, ``memory://x`` or ``s3://bucket/prefix``."""
+        try:
+            fs, root = fsspec.core.url_to_fs(url, **storage_options)
+        except ImportError as exc:
+            protocol = url.split("://", 1)[0]
+            extra = {"s3": "s3", "s3a": "s3"}.get(protocol, protocol)
+            raise MissingDependency(extra, exc.name or protocol) from exc
+        except (ValueError, TypeError) as exc:
+            raise InvalidInput("storage_url", f"cannot open storage {url!r}: {exc}") from exc
+        return cls(fs, root)
+
+    @property
+    def fs(self) -> AbstractFileSystem:
+        """The underlying fsspec filesystem."""
+        return self._fs
+
+    @property
+    def root(self) -> str:
+        """The root prefix every key lives under."""
+        return self._root
+
+    @property
+    def can_sign(self) -> bool:
+        """True for filesystems with native presigned URLs (S3 and S3-compatible)."""
+        return bool({"s3", "s3a"} & _protocols(self._fs))
+
+    def _path(self, key: str) -> str:
+        return f"{self._root}/{_check_key(key)}"
+
+    def _ensure_parent(self, path: str) -> None:
+        parent = posixpath.dirname(path)
+        if parent not in self._made_dirs:
+            self._fs.makedirs(parent, exist_ok=True)
+            self._made_dirs.add(parent)
+
+    def write(self, key: str, chunks: Iterable[bytes]) -> None:
+        path = self._path(key)
+        with _translate("write", key):
+            if self._is_local:
+                self._ensure_parent(path)
+            try:
+                handle = self._fs.open(path, "wb")
+            except FileNotFoundError:  # the directory was removed behind our back
+                self._made_dirs.discard(posixpath.dirname(path))
+                self._ensure_parent(path)
+                handle = self._fs.open(path, "wb")
+            try:
+                for chunk in chunks:
+                    handle.write(chunk)
+            except BaseException:
+                # Never let a buffered backend commit a partial upload.
+                discard = getattr(handle, "discard", None)
+                if callable(discard):
+                    discard()
+                handle.close()
+                raise
+            handle.close()
+
+    def open(self, key: str) -> IO[bytes]:
+        path = self._path(key)
+        with _translate("open", key):
+            return cast("IO[bytes]", self._fs.open(path, "rb"))
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        with _translate("delete", key), suppress(FileNotFoundError):
+            self._fs.rm_file(path)
+
+    def exists(self, key: str) -> bool:
+        path = self._path(key)
+        with _translate("check", key):
+            return bool(self._fs.exists(path))
+
+    def size(self, key: str) -> int:
+        path = self._path(key)
+        with _translate("stat", key):
+            return int(self._fs.size(path))
+
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        base = self._root + ("/" + prefix.strip("/") if prefix else "")
+        with _translate("list", prefix or "/"):
+            if not self._fs.exists(base):
+                return
+            paths = self._fs.find(base)
+        start = len(self._fs._strip_protocol(self._root).rstrip("/")) + 1
+        for path in sorted(paths):
+            yield self._fs._strip_protocol(path)[start:]
+
+    def sign(
+        self,
+        key: str,
+        *,
+        expires_in: int,
+        filename: str,
+        content_type: str,
+        disposition: str,
+    ) -> str | None:
+        if not self.can_sign:
+            return None
+        path = self._path(key)
+        with _translate("sign", key):
+            return str(
+                self._fs.sign(
+                    path,
+                    expiration=expires_in,
+                    ResponseContentDisposition=disposition,
+                    ResponseContentType=content_type,
+                )
+            )
+
+
+def _protocols(fs: AbstractFileSystem) -> set[str]:
+    proto = fs.protocol
+    return {proto} if isinstance(proto, str) else set(proto)
