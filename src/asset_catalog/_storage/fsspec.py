@@ -88,25 +88,31 @@ class FsspecStorage:
     def write(self, key: str, chunks: Iterable[bytes]) -> None:
         path = self._path(key)
         with _translate("write", key):
-            if self._is_local:
-                self._ensure_parent(path)
-            try:
-                handle = self._fs.open(path, "wb")
-            except FileNotFoundError:  # the directory was removed behind our back
-                self._made_dirs.discard(posixpath.dirname(path))
-                self._ensure_parent(path)
-                handle = self._fs.open(path, "wb")
-            try:
-                for chunk in chunks:
+            handle = self._open_for_write(path)
+        try:
+            for chunk in chunks:  # an error of the source propagates as it is
+                with _translate("write", key):
                     handle.write(chunk)
-            except BaseException:
-                # Never let a buffered backend commit a partial upload.
+        except BaseException:
+            # Never let a buffered backend commit a partial upload.
+            with suppress(Exception):
                 discard = getattr(handle, "discard", None)
                 if callable(discard):
                     discard()
                 handle.close()
-                raise
+            raise
+        with _translate("write", key):
             handle.close()
+
+    def _open_for_write(self, path: str) -> Any:
+        if self._is_local:
+            self._ensure_parent(path)
+        try:
+            return self._fs.open(path, "wb")
+        except FileNotFoundError:  # the day's directory was removed behind our back
+            self._made_dirs.discard(posixpath.dirname(path))
+            self._ensure_parent(path)
+            return self._fs.open(path, "wb")
 
     def open(self, key: str) -> IO[bytes]:
         path = self._path(key)

@@ -1,0 +1,133 @@
+"""A short tour of asset_catalog on the embedded default: SQLite + local files.
+
+Run it with ``make demo``. It plays the part of a chat backend whose agents just produced
+two generated images and a Code Interpreter report, then does what the host's routes would:
+link them to the persisted message, list them, issue download URLs and serve one.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import struct
+import sys
+import zlib
+from pathlib import Path
+
+from asset_catalog import AssetNotFound, open_catalog
+
+DATA = Path(sys.argv[1] if len(sys.argv) > 1 else "demo-data")
+
+
+def sample_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A real PNG of one colour, as image_generation would return it (before base64)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + bytes(rgb) * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
+
+
+def main() -> None:
+    DATA.mkdir(exist_ok=True)
+    catalog = open_catalog(
+        f"sqlite:///{DATA / 'assets.db'}",
+        f"file://{DATA / 'asset-blobs'}",
+        secret="demo-secret-change-me-0123456789",
+        base_url="https://chat.example/assets/download",
+    )
+    tenant = "tenant-acme"
+
+    # 1. The agent's image_generation calls return base64 images.
+    sunrise = catalog.ingest_image(
+        tenant,
+        base64.b64encode(sample_png(1024, 768, (250, 160, 60))).decode(),
+        conversation_id="conv_1",
+        tool_call_id="ig_001",
+        response_id="resp_1",
+        agent_key="designer",
+        format="png",
+        quality="high",
+        revised_prompt="A sunrise over the sea, warm colours",
+    )
+    logo = catalog.ingest_image(
+        tenant,
+        sample_png(512, 512, (30, 90, 200)),
+        conversation_id="conv_1",
+        tool_call_id="ig_002",
+        response_id="resp_1",
+        agent_key="designer",
+        format="png",
+    )
+    # The tool call is retried (a network blip): the catalog returns the same asset.
+    again = catalog.ingest_image(
+        tenant, sample_png(1024, 768, (250, 160, 60)), tool_call_id="ig_001"
+    )
+    print(f"ingested image {sunrise.filename}: {sunrise.width}x{sunrise.height}")
+    print(f"ingested image {logo.filename}: {logo.width}x{logo.height}")
+    print(f"retried tool call ig_001 -> same asset: {again.id == sunrise.id}")
+
+    # 2. Code Interpreter wrote a CSV into its container; stream it in.
+    report = catalog.ingest_container_file(
+        tenant,
+        io.BytesIO(b"region,revenue\nnorth,120\nsouth,95\n"),
+        container_id="cntr_1",
+        file_id="cfile_1",
+        filename="/mnt/data/revenue.csv",
+        conversation_id="conv_1",
+        response_id="resp_1",
+    )
+    print(f"ingested file  {report.filename}: {report.mime_type}, {report.size_bytes} bytes")
+
+    # 3. The host persisted the assistant message: link everything from that response.
+    linked = catalog.link_message(tenant, "msg_42", response_id="resp_1", actor="app")
+    print(f"linked {linked} assets to msg_42")
+
+    # 4. The conversation's gallery: images only, newest first, paginated.
+    page = catalog.list(tenant, asset_type="image", conversation_id="conv_1", limit=1)
+    names = [a.filename for a in page.items]
+    while page.next_cursor:
+        page = catalog.list(
+            tenant, asset_type="image", conversation_id="conv_1", limit=1, cursor=page.next_cursor
+        )
+        names += [a.filename for a in page.items]
+    print(f"gallery of conv_1 (2 pages of 1): {names}")
+
+    # 5. Thumbnails: one call presigns the whole grid.
+    batch = catalog.presign_many(tenant, [sunrise.id, logo.id, "no-such-id"], expires_in=300)
+    print(f"presigned {len(batch.urls)} thumbnails, missing: {list(batch.missing)}")
+
+    # 6. A download link, and the host route that serves it.
+    url = catalog.presign(tenant, report.id, expires_in=300)
+    print(f"download URL ({url.kind}), expires {url.expires_at:%H:%M:%S} UTC:\n  {url.url}")
+    token = url.url.rsplit("/", 1)[1]
+    asset, stream, headers = catalog.open_signed(token)
+    with stream:
+        body = stream.read()
+    print(f"served {asset.filename}: {len(body)} bytes, {headers['Content-Disposition']}")
+
+    # 7. The user deletes the report; it is gone from every call, and audited.
+    catalog.delete(tenant, report.id, actor="user:7")
+    try:
+        catalog.get(tenant, report.id)
+    except AssetNotFound:
+        print("deleted revenue.csv: get() now raises AssetNotFound")
+    trail = [(e.event, e.actor) for e in catalog.events(tenant, report.id)]
+    print(f"audit trail of revenue.csv: {trail}")
+
+    # 8. Another tenant sees nothing of this.
+    print(f"tenant-other sees {len(catalog.list('tenant-other').items)} assets")
+    print(f"data kept under {DATA.resolve()}")
+    catalog.close()
+
+
+if __name__ == "__main__":
+    main()
