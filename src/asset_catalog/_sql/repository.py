@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from .._ids import new_id
 from .._models import Asset, AssetEvent, ObjectStatus, StorageObject
 from .._query import AssetQuery, Position
-from ..exceptions import AssetNotFound
+from ..exceptions import AssetNotFound, RepositoryError
 from .errors import is_lock_error, translate_errors
 from .rows import (
     asset_from_row,
@@ -123,15 +123,21 @@ class SqlRepository:
         o, a, e = self._tables.objects, self._tables.assets, self._tables.events
 
         def work(conn: Connection) -> None:
-            conn.execute(
+            marked = conn.execute(
                 update(o)
-                .where(o.c.id == asset.storage_object_id)
+                .where(
+                    o.c.id == asset.storage_object_id,
+                    o.c.status == ObjectStatus.PENDING.value,
+                )
                 .values(
                     status=ObjectStatus.STORED.value,
                     size_bytes=asset.size_bytes,
                     sha256=asset.sha256,
                 )
             )
+            if marked.rowcount != 1:
+                # reconcile() gave this ingest up for dead and removed its blob meanwhile.
+                raise RepositoryError(f"storage object {asset.storage_object_id} is not pending")
             conn.execute(insert(a), asset_values(asset))
             conn.execute(insert(e), event_values(event))
 

@@ -11,7 +11,7 @@ import pytest
 from .._models import Asset, AssetType, ObjectStatus, SourceTool
 from .._protocols import AssetRepository
 from .._query import AssetQuery, Position
-from ..exceptions import AssetNotFound, DuplicateKeyError
+from ..exceptions import AssetNotFound, DuplicateKeyError, RepositoryError
 from ._builders import BASE_TIME, created_event, make_asset, make_object
 
 __all__ = ["RepositoryContract"]
@@ -85,6 +85,21 @@ class RepositoryContract:
         assert pending is not None
         assert pending.status is ObjectStatus.PENDING
         assert repository.find_by_idempotency_key("tenant-a", "tool:1") == first
+
+    def test_complete_ingest_refuses_a_reclaimed_object(
+        self, repository: AssetRepository
+    ) -> None:
+        """An object reconcile() already marked failed cannot be published."""
+        obj = make_object()
+        repository.add_pending_object(obj)
+        repository.mark_object_failed(obj.id, BASE_TIME)
+        asset = make_asset(obj)
+        with pytest.raises(RepositoryError):
+            repository.complete_ingest(asset, created_event(asset))
+        assert repository.get_asset("tenant-a", asset.id) is None
+        failed = repository.get_object(obj.id)
+        assert failed is not None
+        assert failed.status is ObjectStatus.FAILED
 
     def test_same_idempotency_key_in_two_tenants(self, repository: AssetRepository) -> None:
         """Idempotency keys are scoped to a tenant."""
