@@ -1,0 +1,1 @@
+"""Content inspection: sniffing types, image headers and filenames."""
