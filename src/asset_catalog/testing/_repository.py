@@ -86,9 +86,7 @@ class RepositoryContract:
         assert pending.status is ObjectStatus.PENDING
         assert repository.find_by_idempotency_key("tenant-a", "tool:1") == first
 
-    def test_complete_ingest_refuses_a_reclaimed_object(
-        self, repository: AssetRepository
-    ) -> None:
+    def test_complete_ingest_refuses_a_reclaimed_object(self, repository: AssetRepository) -> None:
         """An object reconcile() already marked failed cannot be published."""
         obj = make_object()
         repository.add_pending_object(obj)
