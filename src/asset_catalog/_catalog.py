@@ -185,9 +185,9 @@ class AssetCatalog:
                 raise InvalidInput("format", "must be one of png, jpeg, webp, gif")
             declared_format = _IMAGE_FORMATS[format.lower()]
         if isinstance(image, str):
-            chunks = chunks_of(decode_image(image, self.max_bytes), "image")
+            chunks = chunks_of(decode_image(image, self.max_bytes), "image", self.max_bytes)
         else:
-            chunks = chunks_of(image, "image")
+            chunks = chunks_of(image, "image", self.max_bytes)
         return self._ingest(
             tenant,
             chunks,
@@ -241,7 +241,7 @@ class AssetCatalog:
         file = host_id(file_id, "file_id")
         return self._ingest(
             tenant,
-            chunks_of(content, "content"),
+            chunks_of(content, "content", self.max_bytes),
             field="content",
             require_image=False,
             declared_format=None,
@@ -284,7 +284,7 @@ class AssetCatalog:
         key = optional_host_id(idempotency_key, "idempotency_key")
         return self._ingest(
             tenant,
-            chunks_of(content, "content"),
+            chunks_of(content, "content", self.max_bytes),
             field="content",
             require_image=False,
             declared_format=None,
@@ -560,7 +560,11 @@ class AssetCatalog:
         micros, last_id = payload.get("t"), payload.get("i")
         if not isinstance(micros, int) or not isinstance(last_id, str):
             raise InvalidCursor("malformed cursor")
-        return Position(created_at=_EPOCH + dt.timedelta(microseconds=micros), id=last_id)
+        try:
+            created_at = _EPOCH + dt.timedelta(microseconds=micros)
+        except OverflowError:
+            raise InvalidCursor("malformed cursor") from None
+        return Position(created_at=created_at, id=last_id)
 
     def events(self, tenant_id: str, asset_id: str) -> tuple[AssetEvent, ...]:
         """The audit trail of an asset (also after it was deleted), oldest first."""

@@ -90,6 +90,8 @@ def json_metadata(value: object, field: str = "metadata") -> dict[str, Any]:
         text = json.dumps(dict(value), allow_nan=False, sort_keys=True)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(field, f"must be JSON-serialisable: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidInput(field, "is nested too deeply") from exc
     if len(text) > 64 * 1024:
         raise InvalidInput(field, "must be at most 64 KiB as JSON")
     result: dict[str, Any] = json.loads(text)
@@ -108,10 +110,15 @@ def decode_image(value: str, limit: int, field: str = "image") -> bytes:
         raise InvalidContent(field, "is not valid base64") from exc
 
 
-def chunks_of(content: object, field: str) -> Iterator[bytes]:
-    """Turn bytes, a binary stream or an iterable of chunks into an iterator of chunks."""
+def chunks_of(content: object, field: str, limit: int) -> Iterator[bytes]:
+    """Turn bytes, a binary stream or an iterable of chunks into an iterator of chunks.
+
+    Content whose length is known up front is refused here, before anything is written.
+    """
     if isinstance(content, bytes | bytearray | memoryview):
         view = memoryview(content).cast("B")
+        if view.nbytes > limit:
+            raise PayloadTooLarge(field, limit)
         return (bytes(view[i : i + CHUNK]) for i in range(0, len(view), CHUNK))
     if isinstance(content, str):
         raise InvalidInput(field, "must be bytes, a binary file object or an iterable of bytes")

@@ -262,6 +262,9 @@ _TAG_TERMINATORS: Final = frozenset(b" >\t\n\x0c\r/")
 _NAME_END: Final = frozenset(b" >\t\n\x0c\r/")
 
 
+_TEXT_SNIFF_BYTES: Final = 16 * 1024
+
+
 def _is_text(head: bytes) -> bool:
     if head.startswith(_UTF8_BOM):
         head = head[len(_UTF8_BOM) :]
@@ -429,7 +432,8 @@ def sniff(head: bytes) -> Sniffed:
     not valid text, because calling such bytes HTML errs on the safe side.  Never raises.
     """
     head = bytes(head[:SNIFF_BYTES])
-    is_text = _is_text(head)
+    # Text-ness is judged on the first 16 KiB: enough to tell, and cheap for big heads.
+    is_text = _is_text(head[:_TEXT_SNIFF_BYTES])
     if _looks_like_image(head):
         image = inspect_image(head)
         mime_type = image.mime_type if image is not None else None

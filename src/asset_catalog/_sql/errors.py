@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import exc as sa_exc
 
 from ..exceptions import AssetCatalogError, DuplicateKeyError, RepositoryError
 
-__all__ = ["is_lock_error", "translate_errors"]
+__all__ = ["is_lock_error", "translate_driver_errors", "translate_errors"]
 
 _UNIQUE_SQLSTATE = "23505"
 
@@ -39,4 +40,21 @@ def translate_errors() -> Iterator[None]:
             raise DuplicateKeyError("a unique key is already taken") from exc
         raise RepositoryError(f"integrity error: {exc.orig}") from exc
     except sa_exc.SQLAlchemyError as exc:
+        raise RepositoryError(f"database error ({type(exc).__name__}): {exc}") from exc
+
+
+@contextmanager
+def translate_driver_errors(dbapi: Any) -> Iterator[None]:
+    """Like :func:`translate_errors`, for statements executed on the driver's cursor."""
+    try:
+        yield
+    except AssetCatalogError:
+        raise
+    except dbapi.IntegrityError as exc:
+        if getattr(exc, "sqlstate", None) == _UNIQUE_SQLSTATE or "UNIQUE constraint failed" in str(
+            exc
+        ):
+            raise DuplicateKeyError("a unique key is already taken") from exc
+        raise RepositoryError(f"integrity error: {exc}") from exc
+    except dbapi.Error as exc:
         raise RepositoryError(f"database error ({type(exc).__name__}): {exc}") from exc

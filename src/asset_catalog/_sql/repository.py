@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import attrs
-from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -17,7 +17,8 @@ from .._ids import new_id
 from .._models import Asset, AssetEvent, ObjectStatus, StorageObject
 from .._query import AssetQuery, Position
 from ..exceptions import AssetNotFound, RepositoryError
-from .errors import is_lock_error, translate_errors
+from .errors import is_lock_error, translate_driver_errors, translate_errors
+from .prepared import Prepared
 from .rows import (
     asset_from_row,
     asset_values,
@@ -42,6 +43,57 @@ class SqlDeleteResult:
     objects: tuple[StorageObject, ...]
 
 
+class _Statements:
+    """The fixed statements of the hot paths (ingest, get), compiled once per dialect."""
+
+    def __init__(self, tables: Tables, engine: Engine) -> None:
+        a, o, e = tables.assets, tables.objects, tables.events
+        dialect = engine.dialect
+        self.insert_object = Prepared(insert(o), dialect)
+        self.insert_asset = Prepared(insert(a), dialect)
+        self.insert_event = Prepared(insert(e), dialect)
+        live = a.c.deleted_at.is_(None)
+        self.asset_by_key = Prepared(
+            select(a).where(
+                a.c.tenant_id == bindparam("tenant_id"),
+                a.c.idempotency_key == bindparam("key"),
+                live,
+            ),
+            dialect,
+        )
+        self.asset_by_id = Prepared(
+            select(a).where(
+                a.c.tenant_id == bindparam("tenant_id"), a.c.id == bindparam("asset_id"), live
+            ),
+            dialect,
+        )
+        self.object_by_id = Prepared(select(o).where(o.c.id == bindparam("object_id")), dialect)
+        self.store_object = Prepared(
+            update(o)
+            .where(
+                o.c.id == bindparam("object_id"),
+                o.c.status == bindparam("pending", ObjectStatus.PENDING.value),
+            )
+            .values(
+                status=bindparam("stored", ObjectStatus.STORED.value),
+                size_bytes=bindparam("new_size"),
+                sha256=bindparam("new_sha256"),
+            ),
+            dialect,
+        )
+        self.fail_object = Prepared(
+            update(o)
+            .where(
+                o.c.id == bindparam("object_id"),
+                o.c.status == bindparam("pending", ObjectStatus.PENDING.value),
+            )
+            .values(
+                status=bindparam("failed", ObjectStatus.FAILED.value), deleted_at=bindparam("at")
+            ),
+            dialect,
+        )
+
+
 class SqlRepository:
     """An :class:`~asset_catalog.AssetRepository` on SQLAlchemy Core.
 
@@ -52,10 +104,14 @@ class SqlRepository:
     _write_options: dict[str, Any] = {}  # noqa: RUF012 - overridden per dialect, never mutated
     #: how often a write is retried on a transient lock error before it is reported
     _lock_retries = 0
+    #: what opens a write transaction on the driver's connection (None: the driver's default)
+    _begin_sql: str | None = None
 
     def __init__(self, engine: Engine, *, table_prefix: str = "", tables: Tables | None = None):
         self._engine = engine
         self._tables = tables if tables is not None else build_tables(table_prefix)
+        self._dbapi = engine.dialect.loaded_dbapi
+        self._sql = _Statements(self._tables, engine)
 
     @property
     def engine(self) -> Engine:
@@ -95,6 +151,44 @@ class SqlRepository:
                     continue
                 raise
 
+    def _driver(self, work: Callable[[Any], T], *, write: bool) -> T:
+        """Run ``work(cursor)`` on a pooled driver connection; commit if ``write``."""
+        attempt = 0
+        while True:
+            try:
+                with translate_driver_errors(self._dbapi):
+                    raw = self._engine.raw_connection()
+                    try:
+                        cursor = raw.cursor()
+                        try:
+                            if write and self._begin_sql is not None:
+                                cursor.execute(self._begin_sql)
+                            result = work(cursor)
+                            if write:
+                                raw.commit()
+                            return result
+                        except BaseException:
+                            raw.rollback()
+                            raise
+                        finally:
+                            cursor.close()
+                    finally:
+                        raw.close()
+            except RepositoryError as exc:
+                if attempt < self._lock_retries and is_lock_error(exc.__cause__ or exc):
+                    attempt += 1
+                    time.sleep(min(0.05 * attempt, 0.5))
+                    continue
+                raise
+
+    def _fetch_one(self, stmt: Prepared, values: dict[str, Any]) -> dict[str, Any] | None:
+        def work(cursor: Any) -> dict[str, Any] | None:
+            cursor.execute(stmt.sql, stmt.params(values))
+            raw = cursor.fetchone()
+            return stmt.row(raw) if raw is not None else None
+
+        return self._driver(work, write=False)
+
     def create_schema(self) -> None:
         """Create the tables and indexes that do not exist yet."""
         with translate_errors():
@@ -107,60 +201,45 @@ class SqlRepository:
     # -- ingest ---------------------------------------------------------------------------
 
     def find_by_idempotency_key(self, tenant_id: str, key: str) -> Asset | None:
-        a = self._tables.assets
-        stmt = select(a).where(
-            a.c.tenant_id == tenant_id, a.c.idempotency_key == key, a.c.deleted_at.is_(None)
-        )
-        with self._read() as conn:
-            row = conn.execute(stmt).mappings().first()
+        row = self._fetch_one(self._sql.asset_by_key, {"tenant_id": tenant_id, "key": key})
         return asset_from_row(row) if row is not None else None
 
     def add_pending_object(self, obj: StorageObject) -> None:
-        values = object_values(obj)
-        self._write(lambda conn: conn.execute(insert(self._tables.objects), values))
+        stmt = self._sql.insert_object
+        params = stmt.params(object_values(obj))
+        self._driver(lambda cursor: cursor.execute(stmt.sql, params), write=True)
 
     def complete_ingest(self, asset: Asset, event: AssetEvent) -> None:
-        o, a, e = self._tables.objects, self._tables.assets, self._tables.events
+        sql = self._sql
+        store = sql.store_object.params(
+            {
+                "object_id": asset.storage_object_id,
+                "new_size": asset.size_bytes,
+                "new_sha256": asset.sha256,
+            }
+        )
+        asset_row = sql.insert_asset.params(asset_values(asset))
+        event_row = sql.insert_event.params(event_values(event))
 
-        def work(conn: Connection) -> None:
-            marked = conn.execute(
-                update(o)
-                .where(
-                    o.c.id == asset.storage_object_id,
-                    o.c.status == ObjectStatus.PENDING.value,
-                )
-                .values(
-                    status=ObjectStatus.STORED.value,
-                    size_bytes=asset.size_bytes,
-                    sha256=asset.sha256,
-                )
-            )
-            if marked.rowcount != 1:
+        def work(cursor: Any) -> None:
+            cursor.execute(sql.store_object.sql, store)
+            if cursor.rowcount != 1:
                 # reconcile() gave this ingest up for dead and removed its blob meanwhile.
                 raise RepositoryError(f"storage object {asset.storage_object_id} is not pending")
-            conn.execute(insert(a), asset_values(asset))
-            conn.execute(insert(e), event_values(event))
+            cursor.execute(sql.insert_asset.sql, asset_row)
+            cursor.execute(sql.insert_event.sql, event_row)
 
-        self._write(work)
+        self._driver(work, write=True)
 
     def mark_object_failed(self, object_id: str, at: dt.datetime) -> None:
-        o = self._tables.objects
-        stmt = (
-            update(o)
-            .where(o.c.id == object_id, o.c.status == ObjectStatus.PENDING.value)
-            .values(status=ObjectStatus.FAILED.value, deleted_at=at)
-        )
-        self._write(lambda conn: conn.execute(stmt))
+        stmt = self._sql.fail_object
+        params = stmt.params({"object_id": object_id, "at": at})
+        self._driver(lambda cursor: cursor.execute(stmt.sql, params), write=True)
 
     # -- reads ----------------------------------------------------------------------------
 
     def get_asset(self, tenant_id: str, asset_id: str) -> Asset | None:
-        a = self._tables.assets
-        stmt = select(a).where(
-            a.c.tenant_id == tenant_id, a.c.id == asset_id, a.c.deleted_at.is_(None)
-        )
-        with self._read() as conn:
-            row = conn.execute(stmt).mappings().first()
+        row = self._fetch_one(self._sql.asset_by_id, {"tenant_id": tenant_id, "asset_id": asset_id})
         return asset_from_row(row) if row is not None else None
 
     def get_assets(self, tenant_id: str, asset_ids: Sequence[str]) -> list[Asset]:
@@ -174,9 +253,7 @@ class SqlRepository:
             return [asset_from_row(row) for row in conn.execute(stmt).mappings()]
 
     def get_object(self, object_id: str) -> StorageObject | None:
-        o = self._tables.objects
-        with self._read() as conn:
-            row = conn.execute(select(o).where(o.c.id == object_id)).mappings().first()
+        row = self._fetch_one(self._sql.object_by_id, {"object_id": object_id})
         return object_from_row(row) if row is not None else None
 
     def _filters(self, tenant_id: str, query: AssetQuery) -> list[ColumnElement[bool]]:
@@ -264,8 +341,9 @@ class SqlRepository:
     def add_events(self, events: Sequence[AssetEvent]) -> None:
         if not events:
             return
-        rows = [event_values(ev) for ev in events]
-        self._write(lambda conn: conn.execute(insert(self._tables.events), rows))
+        stmt = self._sql.insert_event
+        rows = [stmt.params(event_values(ev)) for ev in events]
+        self._driver(lambda cursor: cursor.executemany(stmt.sql, rows), write=True)
 
     def link_message(
         self,

@@ -14,7 +14,7 @@ __all__ = ["SqliteRepository"]
 _BEGIN_OPTION = "asset_catalog_sqlite_begin"
 
 
-def _configure(engine: Engine, busy_timeout_ms: int) -> None:
+def _configure(engine: Engine, busy_timeout_ms: int, wal_autocheckpoint: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
@@ -25,6 +25,7 @@ def _configure(engine: Engine, busy_timeout_ms: int) -> None:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
         finally:
             cursor.close()
 
@@ -45,6 +46,7 @@ class SqliteRepository(SqlRepository):
     """
 
     _write_options = {_BEGIN_OPTION: "IMMEDIATE"}  # noqa: RUF012
+    _begin_sql = "BEGIN IMMEDIATE"
     _lock_retries = 5
 
     def __init__(
@@ -54,9 +56,10 @@ class SqliteRepository(SqlRepository):
         table_prefix: str = "",
         tables: Tables | None = None,
         busy_timeout_ms: int = 10_000,
+        wal_autocheckpoint: int = 4000,
     ) -> None:
         engine = url if isinstance(url, Engine) else create_engine(url)
         if engine.dialect.name != "sqlite":
             raise ValueError(f"not a SQLite URL: {engine.url!r}")
-        _configure(engine, busy_timeout_ms)
+        _configure(engine, busy_timeout_ms, wal_autocheckpoint)
         super().__init__(engine, table_prefix=table_prefix, tables=tables)

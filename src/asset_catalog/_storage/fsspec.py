@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Iterable, Iterator
@@ -105,14 +106,18 @@ class FsspecStorage:
             handle.close()
 
     def _open_for_write(self, path: str) -> Any:
+        # Local files: the plain built-in open. fsspec's LocalFileOpener adds nothing here
+        # but per-call overhead, which shows when the catalog ingests many small images.
+        opener = open if self._is_local else self._fs.open
         if self._is_local:
             self._ensure_parent(path)
-        try:
-            return self._fs.open(path, "wb")
-        except FileNotFoundError:  # the day's directory was removed behind our back
-            self._made_dirs.discard(posixpath.dirname(path))
-            self._ensure_parent(path)
-            return self._fs.open(path, "wb")
+        for _ in range(3):
+            try:
+                return opener(path, "wb")
+            except FileNotFoundError:  # the directory was pruned by a concurrent delete
+                self._made_dirs.discard(posixpath.dirname(path))
+                self._ensure_parent(path)
+        return opener(path, "wb")
 
     def open(self, key: str) -> IO[bytes]:
         path = self._path(key)
@@ -123,6 +128,21 @@ class FsspecStorage:
         path = self._path(key)
         with _translate("delete", key), suppress(FileNotFoundError):
             self._fs.rm_file(path)
+        if self._is_local:
+            self._prune(posixpath.dirname(path))
+
+    def _prune(self, directory: str) -> None:
+        """Remove now-empty day/month/year/tenant directories of a local store.
+
+        A concurrent write into a directory removed here re-creates it (see ``write``).
+        """
+        while directory.startswith(self._root + "/"):
+            self._made_dirs.discard(directory)
+            try:
+                os.rmdir(directory)
+            except OSError:  # not empty (or already gone): stop climbing
+                return
+            directory = posixpath.dirname(directory)
 
     def exists(self, key: str) -> bool:
         path = self._path(key)
