@@ -108,8 +108,8 @@ def main() -> None:
     # 6. A download link, and the host route that serves it.
     url = catalog.presign(tenant, report.id, expires_in=300)
     print(f"download URL ({url.kind}), expires {url.expires_at:%H:%M:%S} UTC:\n  {url.url}")
-    token = url.url.rsplit("/", 1)[1]
-    asset, stream, headers = catalog.open_signed(token)
+    # Your download route receives the token (the URL's last path segment):
+    asset, stream, headers = catalog.open_signed(url.url.rsplit("/", 1)[1])
     with stream:
         body = stream.read()
     print(f"served {asset.filename}: {len(body)} bytes, {headers['Content-Disposition']}")

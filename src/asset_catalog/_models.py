@@ -131,6 +131,9 @@ class PresignedUrl:
     headers: Mapping[str, str]
     expires_at: dt.datetime
     kind: str = "catalog"
+    token: str | None = None
+    """The catalog's token (``kind == "catalog"``): what the host route passes to
+    ``open_signed``; the last path segment of ``url``."""
 
 
 @attrs.frozen
