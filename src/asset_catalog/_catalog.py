@@ -514,9 +514,10 @@ class AssetCatalog:
         """Live assets, newest first, one page at a time.
 
         Filters combine with AND. ``mime_prefix`` is a literal prefix (``%`` and ``_`` match
-        themselves). ``limit`` is 1 to 500. Pass ``next_cursor`` of a page as ``cursor`` to
-        get the next one, with the same filters; a cursor that is malformed, tampered with or
-        made for other filters raises :class:`InvalidCursor`.
+        themselves); ``created_after`` and ``created_before`` are exclusive bounds. ``limit``
+        is 1 to 500. Pass ``next_cursor`` of a page as ``cursor`` to get the next one, with
+        the same filters; a cursor that is malformed, tampered with or made for other filters
+        raises :class:`InvalidCursor`.
         """
         tenant = host_id(tenant_id, "tenant_id")
         if (
@@ -691,6 +692,7 @@ class AssetCatalog:
                 headers={},
                 expires_at=dt.datetime.fromtimestamp(expires_at, dt.UTC),
                 kind="catalog",
+                token=token,
             )
         event = AssetEvent(
             id=new_id(),
@@ -749,7 +751,9 @@ class AssetCatalog:
         """Soft-delete an asset and delete its blob; audited; idempotent.
 
         Returns True if this call deleted it, False if it was already deleted. An id the
-        tenant never had raises :class:`AssetNotFound`.
+        tenant never had raises :class:`AssetNotFound`. If the blob store fails, the asset is
+        already invisible and :class:`StorageError` is raised; calling ``delete`` again, or
+        ``reconcile()``, removes the blob.
         """
         tenant = host_id(tenant_id, "tenant_id")
         if not isinstance(asset_id, str):
