@@ -33,7 +33,7 @@ from asset_catalog import (
     UrlSigner,
 )
 from asset_catalog._content.filenames import MAX_FILENAME_BYTES, clean_filename
-from asset_catalog._content.sniff import inspect_image
+from asset_catalog._content.images import inspect_image
 from images import png_bytes
 from strategies import (
     BASE_TIME,

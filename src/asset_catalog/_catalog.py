@@ -11,7 +11,8 @@ from typing import Any, Literal, cast
 import attrs
 
 from ._content.filenames import clean_filename
-from ._content.sniff import SNIFF_BYTES, Sniffed, extension_for, resolve_mime, sniff
+from ._content.mimetypes import extension_for, resolve_mime
+from ._content.sniff import SNIFF_BYTES, Sniffed, sniff
 from ._headers import choose_disposition, download_headers
 from ._ids import new_id, utcnow
 from ._inputs import (
@@ -490,10 +491,9 @@ class AssetCatalog:
         return asset
 
     def _lookup(self, tenant_id: str, asset_id: object) -> Asset | None:
-        if not isinstance(asset_id, str):
-            raise InvalidInput("asset_id", "must be a string")
-        if not asset_id or len(asset_id) > 64:
+        if not _plausible_id(asset_id):
             return None
+        assert isinstance(asset_id, str)
         return self._repository.get_asset(tenant_id, asset_id)
 
     def list(
@@ -570,8 +570,8 @@ class AssetCatalog:
     def events(self, tenant_id: str, asset_id: str) -> tuple[AssetEvent, ...]:
         """The audit trail of an asset (also after it was deleted), oldest first."""
         tenant = host_id(tenant_id, "tenant_id")
-        if not isinstance(asset_id, str):
-            raise InvalidInput("asset_id", "must be a string")
+        if not _plausible_id(asset_id):
+            return ()
         return tuple(self._repository.events_for(tenant, asset_id))
 
     # -- downloads ------------------------------------------------------------------------
@@ -756,9 +756,7 @@ class AssetCatalog:
         ``reconcile()``, removes the blob.
         """
         tenant = host_id(tenant_id, "tenant_id")
-        if not isinstance(asset_id, str):
-            raise InvalidInput("asset_id", "must be a string")
-        if not asset_id or len(asset_id) > 64:
+        if not _plausible_id(asset_id):
             raise AssetNotFound(str(asset_id))
         result = self._repository.mark_deleted(
             tenant, [asset_id], self.clock(), optional_host_id(actor, "actor")
@@ -842,6 +840,17 @@ class AssetCatalog:
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICRO = dt.timedelta(microseconds=1)
+
+
+def _plausible_id(asset_id: object) -> bool:
+    """Whether a value could be an asset id at all; anything else is simply not found.
+
+    Never raises for odd text (NUL, control characters, 10 kB ids), which some databases would
+    refuse with an error of their own.
+    """
+    if not isinstance(asset_id, str):
+        raise InvalidInput("asset_id", "must be a string")
+    return 0 < len(asset_id) <= 64 and asset_id.isprintable()
 
 
 def _may_sign_natively(storage: BlobStorage) -> bool:

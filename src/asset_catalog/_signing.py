@@ -38,8 +38,9 @@ class UrlSigner:
 
     ``secret`` is one secret (bytes or text, at least 16 bytes; its key id is ``"k0"``) or a
     mapping of key id to secret for rotation (to rotate away from a single secret, keep it as
-    ``{"k0": old, "k1": new}`` with ``active_key_id="k1"``): tokens are signed with ``active_key_id`` and verified with any key
-    listed, so an old key can stay until its tokens have expired. Each purpose (``download``,
+    ``{"k0": old, "k1": new}`` with ``active_key_id="k1"``): tokens are signed with
+    ``active_key_id`` and verified with any key listed, so an old key can stay until its
+    tokens have expired. Each purpose (``download``,
     ``cursor``) signs with its own derived key, so one kind of token is never accepted as
     another. Comparisons are constant-time.
 
