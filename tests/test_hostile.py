@@ -1391,3 +1391,23 @@ class TestContentTypeLies:
         assert value.startswith('attachment; filename="evil__ filename=_x.html"')
         assert value.count('"') == 2
         assert not set(value) & {"\r", "\n", "\0"}
+
+
+class TestExtremeButValidIds:
+    """Host ids at their limits work the same on every database."""
+
+    def test_longest_unicode_container_ids_are_idempotent(self, catalog: AssetCatalog) -> None:
+        """Two 255-character ids of 4-byte characters still make one idempotent asset."""
+        container, file_id = "\U0001f600" * 255, "\U0001f680" * 255
+        first = ingest_csv(catalog, container_id=container, file_id=file_id)
+        again = ingest_csv(catalog, container_id=container, file_id=file_id)
+        assert again.id == first.id
+        assert (first.container_id, first.openai_file_id) == (container, file_id)
+
+    @pytest.mark.parametrize("prefix", ["\ud800", "imäge/", "image/\x00", "text/\n"])
+    def test_unencodable_mime_prefix_is_invalid_input(
+        self, catalog: AssetCatalog, prefix: str
+    ) -> None:
+        """A mime_prefix that no MIME type could start with is refused as invalid input."""
+        rejects(catalog, InvalidInput, lambda: catalog.list(TENANT_A, mime_prefix=prefix),
+                field="mime_prefix")  # fmt: skip

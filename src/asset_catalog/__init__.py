@@ -23,6 +23,7 @@ from ._open import open_catalog
 from ._protocols import AssetRepository, BlobStorage
 from ._query import AssetQuery, Position
 from ._signing import UrlSigner
+from ._sql.postgres import PostgresRepository
 from ._sql.schema import Tables, build_tables
 from ._sql.sqlite import SqliteRepository
 from ._storage.fsspec import FsspecStorage
@@ -61,6 +62,7 @@ __all__ = [
     "Page",
     "PayloadTooLarge",
     "Position",
+    "PostgresRepository",
     "PresignBatch",
     "PresignedUrl",
     "ReconcileReport",

@@ -321,6 +321,12 @@ class AssetCatalog:
         if declared_mime is not None and not isinstance(declared_mime, str):
             raise InvalidInput("mime_type", "must be a string")
 
+        # Long keys (up to three 255-character host ids) are hashed, so every key fits any
+        # database's index entry limit (PostgreSQL's is ~2.7 kB).
+        if idempotency_key is not None and len(idempotency_key.encode("utf-8")) > 255:
+            digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()
+            idempotency_key = f"sha256:{digest}"
+
         # (1) A known idempotency key returns the existing asset: no second blob.
         if idempotency_key is not None:
             existing = self._repository.find_by_idempotency_key(tenant_id, idempotency_key)
@@ -526,8 +532,12 @@ class AssetCatalog:
             or not 1 <= limit <= MAX_LIST_LIMIT
         ):
             raise InvalidInput("limit", f"must be an integer from 1 to {MAX_LIST_LIMIT}")
-        if mime_prefix is not None and (not isinstance(mime_prefix, str) or len(mime_prefix) > 255):
-            raise InvalidInput("mime_prefix", "must be a string of at most 255 characters")
+        if mime_prefix is not None and (
+            not isinstance(mime_prefix, str)
+            or len(mime_prefix) > 255
+            or not (mime_prefix.isascii() and mime_prefix.isprintable())
+        ):
+            raise InvalidInput("mime_prefix", "must be printable ASCII of at most 255 characters")
         query = AssetQuery(
             asset_type=enum_value(AssetType, asset_type, "asset_type"),
             source_tool=enum_value(SourceTool, source_tool, "source_tool"),

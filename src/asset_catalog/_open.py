@@ -33,7 +33,8 @@ def open_catalog(
 
         catalog = open_catalog("sqlite:///assets.db", "file://./asset-blobs", secret=SECRET)
 
-    ``database_url`` is a SQLAlchemy URL (``sqlite:///…``); ``storage_url`` an fsspec URL
+    ``database_url`` is a SQLAlchemy URL (``sqlite:///…``, or ``postgresql://…`` /
+    ``postgresql+psycopg://…`` with the ``postgres`` extra); ``storage_url`` an fsspec URL
     (``file://…``, ``memory://…``, ``s3://bucket/prefix`` …) with ``storage_options`` passed
     to the filesystem. ``secret`` signs download tokens and list cursors (see
     :class:`UrlSigner` for rotation); ``base_url`` is the host route serving
@@ -50,7 +51,11 @@ def open_catalog(
             raise
         raise InvalidInput("secret", str(exc)) from exc
     if create_schema:
-        repository.create_schema()
+        try:
+            repository.create_schema()
+        except BaseException:
+            repository.close()
+            raise
     return AssetCatalog(repository=repository, storage=storage, signer=signer, max_bytes=max_bytes)
 
 
@@ -66,4 +71,12 @@ def _repository(database_url: str, table_prefix: str) -> AssetRepository:
         return SqliteRepository(
             url.render_as_string(hide_password=False), table_prefix=table_prefix
         )
+    if backend == "postgresql":
+        from ._sql.postgres import PostgresRepository, psycopg_url
+
+        try:
+            pg_url = psycopg_url(url)
+        except ValueError as exc:
+            raise InvalidInput("database_url", str(exc)) from exc
+        return PostgresRepository(pg_url, table_prefix=table_prefix)
     raise UnsupportedOperation(f"no repository for database URLs of kind {backend!r} yet")

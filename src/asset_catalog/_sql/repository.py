@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import attrs
-from sqlalchemy import Connection, Engine, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, false, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -32,6 +32,16 @@ from .schema import Tables, build_tables
 __all__ = ["SqlDeleteResult", "SqlRepository"]
 
 T = TypeVar("T")
+
+
+def _findable(ids: Sequence[str]) -> list[str]:
+    """The ids (or MIME prefixes) that could match a row: one with a NUL character cannot.
+
+    The catalog's ids and stored MIME types never contain NUL, and PostgreSQL refuses NUL in
+    any text value (even as a query parameter), so such a value is answered as absent
+    without asking the database: the same answer SQLite gives.
+    """
+    return [i for i in ids if "\x00" not in i]
 
 
 @attrs.frozen
@@ -239,10 +249,13 @@ class SqlRepository:
     # -- reads ----------------------------------------------------------------------------
 
     def get_asset(self, tenant_id: str, asset_id: str) -> Asset | None:
+        if not _findable([asset_id]):
+            return None
         row = self._fetch_one(self._sql.asset_by_id, {"tenant_id": tenant_id, "asset_id": asset_id})
         return asset_from_row(row) if row is not None else None
 
     def get_assets(self, tenant_id: str, asset_ids: Sequence[str]) -> list[Asset]:
+        asset_ids = _findable(asset_ids)
         if not asset_ids:
             return []
         a = self._tables.assets
@@ -253,6 +266,8 @@ class SqlRepository:
             return [asset_from_row(row) for row in conn.execute(stmt).mappings()]
 
     def get_object(self, object_id: str) -> StorageObject | None:
+        if not _findable([object_id]):
+            return None
         row = self._fetch_one(self._sql.object_by_id, {"object_id": object_id})
         return object_from_row(row) if row is not None else None
 
@@ -269,7 +284,9 @@ class SqlRepository:
             conds.append(a.c.message_id == query.message_id)
         if query.agent_key is not None:
             conds.append(a.c.agent_key == query.agent_key)
-        if query.mime_prefix:
+        if query.mime_prefix and not _findable([query.mime_prefix]):
+            conds.append(false())  # stored MIME types are well-formed: never a NUL
+        elif query.mime_prefix:
             # A literal prefix: LIKE metacharacters in the value are escaped.
             conds.append(a.c.mime_type.startswith(query.mime_prefix, autoescape=True))
         if query.created_after is not None:
@@ -314,6 +331,8 @@ class SqlRepository:
             return list(conn.execute(stmt).scalars())
 
     def events_for(self, tenant_id: str, asset_id: str) -> list[AssetEvent]:
+        if not _findable([asset_id]):
+            return []
         e = self._tables.events
         stmt = (
             select(e)
@@ -360,7 +379,7 @@ class SqlRepository:
         live = and_(a.c.tenant_id == tenant_id, a.c.deleted_at.is_(None))
         selectors: list[ColumnElement[bool]] = []
         if asset_ids:
-            selectors.append(a.c.id.in_(list(asset_ids)))
+            selectors.append(a.c.id.in_(_findable(asset_ids)))
         if tool_call_ids:
             selectors.append(a.c.tool_call_id.in_(list(tool_call_ids)))
         if response_id is not None:
@@ -371,7 +390,9 @@ class SqlRepository:
         def work(conn: Connection) -> list[str]:
             if asset_ids:
                 found = set(
-                    conn.execute(select(a.c.id).where(live, a.c.id.in_(list(asset_ids)))).scalars()
+                    conn.execute(
+                        select(a.c.id).where(live, a.c.id.in_(_findable(asset_ids)))
+                    ).scalars()
                 )
                 for asset_id in asset_ids:
                     if asset_id not in found:
@@ -412,7 +433,7 @@ class SqlRepository:
         def work(conn: Connection) -> SqlDeleteResult:
             rows = conn.execute(
                 select(a.c.id, a.c.deleted_at, a.c.storage_object_id).where(
-                    a.c.tenant_id == tenant_id, a.c.id.in_(ids)
+                    a.c.tenant_id == tenant_id, a.c.id.in_(_findable(ids))
                 )
             ).all()
             present = {row.id for row in rows}
