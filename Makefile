@@ -30,8 +30,9 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-bench: $(STAMP)  ## benchmarks; figures go to docs/benchmarks.md
+bench: $(STAMP)  ## benchmarks; figures go to docs/benchmarks.md and docs/benchmarks-scale.md
 	$(BIN)/python benchmarks/ingest_list.py --write docs/benchmarks.md
+	$(BIN)/python benchmarks/concurrency_postgres.py --write docs/benchmarks-scale.md
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis
