@@ -1,6 +1,11 @@
-"""The three tables, defined once in SQLAlchemy Core and shared by every dialect."""
+"""The three tables, defined once in SQLAlchemy Core and shared by every dialect.
+
+docs/schema.md describes every column and index and the query each index serves.
+"""
 
 from __future__ import annotations
+
+from typing import Any, Literal
 
 import attrs
 from sqlalchemy import (
@@ -8,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -18,19 +24,32 @@ from sqlalchemy import (
 
 from .types import JsonDocument, UtcDateTime
 
-__all__ = ["Tables", "build_tables"]
+__all__ = ["HOST_REFERENCE_COLUMNS", "OnDelete", "Tables", "build_tables"]
 
 ID = 36  # a UUID string
 HOST_ID = 255  # opaque host identifiers (tenant, conversation, message, user, ...)
 
-LIST_FILTER_COLUMNS = (
-    "asset_type",
-    "source_tool",
-    "conversation_id",
-    "message_id",
-    "agent_key",
-    "mime_type",
-)
+#: Columns every list filter compares with ``=`` and that every asset has (never NULL).
+REQUIRED_FILTER_COLUMNS = ("asset_type", "source_tool", "mime_type")
+#: Optional host identifiers a list can filter on; rows without one are not indexed.
+OPTIONAL_FILTER_COLUMNS = ("conversation_id", "message_id", "agent_key")
+LIST_FILTER_COLUMNS = (*REQUIRED_FILTER_COLUMNS, *OPTIONAL_FILTER_COLUMNS)
+
+#: The ``agent_assets`` columns that may reference the host's own tables, and the name of
+#: the foreign key each gets: ``fk_{prefix}agent_assets_{name}`` (errors name the column).
+HOST_REFERENCE_COLUMNS = {"conversation_id": "conversation", "message_id": "message"}
+
+#: What the database does to catalog rows when the host deletes a referenced row.
+#: CASCADE and SET DEFAULT are refused: they would change catalog rows behind the catalog's
+#: back (a cascaded delete leaves a stored blob that no asset points at).
+OnDelete = Literal["RESTRICT", "NO ACTION", "SET NULL"]
+_ON_DELETE = ("RESTRICT", "NO ACTION", "SET NULL")
+
+# MIME types are compared byte by byte: ``mime_prefix`` is answered as the range
+# ``prefix <= mime_type < prefix_next``, which is only a prefix match under a binary
+# collation. SQLite's default (BINARY) is one; on PostgreSQL the column is declared
+# ``COLLATE "C"`` whatever the database's default collation is.
+MimeType = String(255).with_variant(String(255, collation="C"), "postgresql")
 
 
 # SQLite: every table is WITHOUT ROWID, so a row lives in its primary-key b-tree (UUIDv7 ids
@@ -48,15 +67,40 @@ class Tables:
     events: Table
 
 
-def build_tables(prefix: str = "", *, metadata: MetaData | None = None) -> Tables:
+def build_tables(
+    prefix: str = "",
+    *,
+    metadata: MetaData | None = None,
+    conversation_fk: str | Column[Any] | None = None,
+    message_fk: str | Column[Any] | None = None,
+    conversation_ondelete: OnDelete = "RESTRICT",
+    message_ondelete: OnDelete = "RESTRICT",
+) -> Tables:
     """Define ``{prefix}storage_objects``, ``{prefix}agent_assets`` and ``{prefix}asset_events``.
 
     Pass the host's own ``metadata`` to have the catalog's tables created (or migrated)
     beside the host's.
+
+    ``conversation_fk`` / ``message_fk`` (``"table.column"``, or the host's
+    :class:`~sqlalchemy.Column`) add foreign keys from ``agent_assets.conversation_id`` /
+    ``message_id`` to the host's own tables; the referenced columns must be unique and of a
+    string type. ``conversation_ondelete`` / ``message_ondelete`` say what happens to
+    catalog rows when the host deletes a referenced row: ``"RESTRICT"`` (the default: the
+    host's delete fails while catalog rows, live or soft-deleted, still point at it),
+    ``"NO ACTION"`` (the same, checked at the end of the statement) or ``"SET NULL"``
+    (the reference is cleared; call ``delete_conversation`` first). See docs/schema.md.
     """
     md = metadata if metadata is not None else MetaData()
     p = prefix
     live = text("deleted_at IS NULL")
+    references = {"conversation_id": conversation_fk, "message_id": message_fk}
+    on_delete = {"conversation_id": conversation_ondelete, "message_id": message_ondelete}
+    for column, action in on_delete.items():
+        if action not in _ON_DELETE:
+            raise ValueError(
+                f"{column.replace('_id', '_ondelete')} must be one of {', '.join(_ON_DELETE)}, "
+                f"not {action!r}"
+            )
 
     objects = Table(
         f"{p}storage_objects",
@@ -83,6 +127,76 @@ def build_tables(prefix: str = "", *, metadata: MetaData | None = None) -> Table
         sqlite_with_rowid=False,
     )
 
+    filter_indexes: list[Index] = [
+        # Keyset order of every list: newest first, id breaks ties. Partial on live rows.
+        Index(
+            f"ix_{p}agent_assets_tenant_created",
+            "tenant_id",
+            "created_at",
+            "id",
+            sqlite_where=live,
+            postgresql_where=live,
+        ),
+        # One per filter: equality on (tenant_id, column), then the keyset order.
+        *(
+            Index(
+                f"ix_{p}agent_assets_tenant_{name}",
+                "tenant_id",
+                name,
+                "created_at",
+                "id",
+                sqlite_where=live,
+                postgresql_where=live,
+            )
+            for name in REQUIRED_FILTER_COLUMNS
+        ),
+    ]
+    for name in OPTIONAL_FILTER_COLUMNS:
+        if references.get(name) is None:
+            # Assets without the identifier (most have no message_id when ingested) write
+            # nothing here; ``column = :value`` implies ``column IS NOT NULL``, so both
+            # databases still use the index for the filter.
+            where = text(f"deleted_at IS NULL AND {name} IS NOT NULL")
+            filter_indexes.append(
+                Index(
+                    f"ix_{p}agent_assets_tenant_{name}",
+                    "tenant_id",
+                    name,
+                    "created_at",
+                    "id",
+                    sqlite_where=where,
+                    postgresql_where=where,
+                )
+            )
+        else:
+            # With a foreign key the index leads with the column and keeps soft-deleted rows:
+            # the database's own check when the host deletes a conversation or message
+            # (``WHERE conversation_id = ?``, RESTRICT or SET NULL) is then an index lookup,
+            # not a scan of agent_assets; list's (tenant_id, column) equality uses it too.
+            where = text(f"{name} IS NOT NULL")
+            filter_indexes.append(
+                Index(
+                    f"ix_{p}agent_assets_{name}_tenant",
+                    name,
+                    "tenant_id",
+                    "created_at",
+                    "id",
+                    sqlite_where=where,
+                    postgresql_where=where,
+                )
+            )
+
+    host_keys = [
+        ForeignKeyConstraint(
+            [column],
+            [target],
+            name=f"fk_{p}agent_assets_{HOST_REFERENCE_COLUMNS[column]}",
+            ondelete=on_delete[column],
+        )
+        for column, target in references.items()
+        if target is not None
+    ]
+
     assets = Table(
         f"{p}agent_assets",
         md,
@@ -106,7 +220,7 @@ def build_tables(prefix: str = "", *, metadata: MetaData | None = None) -> Table
         Column("agent_key", String(HOST_ID), nullable=True),
         Column("user_id", String(HOST_ID), nullable=True),
         Column("filename", String(1024), nullable=False),
-        Column("mime_type", String(255), nullable=False),
+        Column("mime_type", MimeType, nullable=False),
         Column("size_bytes", BigInteger, nullable=False),
         Column("sha256", String(64), nullable=False),
         Column("width", Integer, nullable=True),
@@ -117,27 +231,9 @@ def build_tables(prefix: str = "", *, metadata: MetaData | None = None) -> Table
         Column("updated_at", UtcDateTime, nullable=False),
         Column("deleted_at", UtcDateTime, nullable=True),
         CheckConstraint("asset_type IN ('image', 'file')", name=f"ck_{p}agent_assets_type"),
-        # Keyset order of every list: newest first, id breaks ties. Partial on live rows.
-        Index(
-            f"ix_{p}agent_assets_tenant_created",
-            "tenant_id",
-            "created_at",
-            "id",
-            sqlite_where=live,
-            postgresql_where=live,
-        ),
-        *(
-            Index(
-                f"ix_{p}agent_assets_tenant_{name}",
-                "tenant_id",
-                name,
-                "created_at",
-                "id",
-                sqlite_where=live,
-                postgresql_where=live,
-            )
-            for name in LIST_FILTER_COLUMNS
-        ),
+        *host_keys,
+        *filter_indexes,
+        # link_message(tool_call_ids=...) and link_message(response_id=...).
         Index(f"ix_{p}agent_assets_tenant_tool_call", "tenant_id", "tool_call_id"),
         Index(f"ix_{p}agent_assets_tenant_response", "tenant_id", "response_id"),
         Index(
