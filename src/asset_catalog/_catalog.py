@@ -630,15 +630,22 @@ class AssetCatalog:
         seconds = self._expiry(expires_in)
         requested = self._disposition(disposition)
         who = optional_host_id(actor, "actor")
-        found = {a.id: a for a in self._repository.get_assets(tenant, ids)}
-        urls: dict[str, PresignedUrl] = {}
-        events: list[AssetEvent] = []
-        for asset_id in ids:
-            asset = found.get(asset_id)
-            if asset is not None:
-                urls[asset_id], event = self._issue(asset, seconds, requested, who)
-                events.append(event)
-        self._repository.add_events(events)
+        while True:
+            found = {a.id: a for a in self._repository.get_assets(tenant, ids)}
+            urls: dict[str, PresignedUrl] = {}
+            events: list[AssetEvent] = []
+            for asset_id in ids:
+                asset = found.get(asset_id)
+                if asset is not None:
+                    urls[asset_id], event = self._issue(asset, seconds, requested, who)
+                    events.append(event)
+            try:
+                self._repository.add_events(events)
+            except AssetNotFound:
+                # One was deleted since it was read (nothing was recorded): read them again,
+                # so it is reported missing. Each round has one live asset fewer.
+                continue
+            break
         return PresignBatch(
             urls=urls, missing=tuple(i for i in ids if i not in found), unsupported=()
         )

@@ -98,7 +98,9 @@ class AssetRepository(Protocol):
         """Mark ``deleting`` objects ``deleted`` once their blobs are gone."""
 
     def add_events(self, events: Sequence[AssetEvent]) -> None:
-        """Append audit events."""
+        """Append audit events about live assets, in one transaction that holds the assets
+        against a concurrent delete; raises ``AssetNotFound`` (recording nothing) if one of
+        them is no longer live, so no event ever follows an asset's ``deleted`` event."""
 
     def objects_in_status(
         self, status: ObjectStatus, created_before: dt.datetime, limit: int

@@ -9,7 +9,19 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import attrs
-from sqlalchemy import Connection, Engine, and_, bindparam, false, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -33,6 +45,8 @@ __all__ = ["SqlDeleteResult", "SqlRepository"]
 
 T = TypeVar("T")
 
+_ONE_MICROSECOND = dt.timedelta(microseconds=1)
+
 
 def _findable(ids: Sequence[str]) -> list[str]:
     """The ids (or MIME prefixes) that could match a row: one with a NUL character cannot.
@@ -42,6 +56,17 @@ def _findable(ids: Sequence[str]) -> list[str]:
     without asking the database: the same answer SQLite gives.
     """
     return [i for i in ids if "\x00" not in i]
+
+
+def _prefix_range(prefix: str) -> tuple[str, str]:
+    """``(low, high)`` such that, compared code point by code point, a string starts with
+    ``prefix`` exactly when ``low <= string < high``: ``high`` is ``prefix`` with its last
+    character incremented. ``%`` and ``_`` are plain characters here, as they must be.
+    """
+    last = ord(prefix[-1])
+    if last >= 0x10FFFF:  # no successor; list() only passes printable ASCII anyway
+        raise ValueError("a prefix cannot end with the last code point")
+    return prefix, prefix[:-1] + chr(last + 1)
 
 
 @attrs.frozen
@@ -77,6 +102,8 @@ class _Statements:
             ),
             dialect,
         )
+        self._assets, self._dialect = a, dialect
+        self._lock_live: dict[int, Prepared] = {}
         self.object_by_id = Prepared(select(o).where(o.c.id == bindparam("object_id")), dialect)
         self.store_object = Prepared(
             update(o)
@@ -102,6 +129,31 @@ class _Statements:
             ),
             dialect,
         )
+
+    def lock_live_assets(self, count: int) -> Prepared:
+        """Select and share-lock ``count`` live assets of a tenant (binds ``tenant_id``,
+        ``id0`` ...), in id order so two lockers never deadlock.
+
+        PostgreSQL takes ``FOR SHARE`` row locks, so a delete waits for the transaction;
+        SQLite ignores the clause (``BEGIN IMMEDIATE`` already excludes every other writer).
+        Compiled once per count.
+        """
+        stmt = self._lock_live.get(count)
+        if stmt is None:
+            a = self._assets
+            stmt = Prepared(
+                select(a.c.id)
+                .where(
+                    a.c.tenant_id == bindparam("tenant_id"),
+                    a.c.id.in_([bindparam(f"id{n}") for n in range(count)]),
+                    a.c.deleted_at.is_(None),
+                )
+                .order_by(a.c.id)
+                .with_for_update(read=True),
+                self._dialect,
+            )
+            self._lock_live[count] = stmt
+        return stmt
 
 
 class SqlRepository:
@@ -287,17 +339,23 @@ class SqlRepository:
         if query.mime_prefix and not _findable([query.mime_prefix]):
             conds.append(false())  # stored MIME types are well-formed: never a NUL
         elif query.mime_prefix:
-            # A literal prefix: LIKE metacharacters in the value are escaped.
-            conds.append(a.c.mime_type.startswith(query.mime_prefix, autoescape=True))
+            # A literal prefix as a range, ``prefix <= mime_type < prefix_next``: no LIKE
+            # metacharacters to escape, and both databases answer it from the
+            # (tenant_id, mime_type, created_at, id) index (the column compares bytewise:
+            # BINARY on SQLite, COLLATE "C" on PostgreSQL). See docs/schema.md.
+            low, high = _prefix_range(query.mime_prefix)
+            conds.append(a.c.mime_type >= low)
+            conds.append(a.c.mime_type < high)
         if query.created_after is not None:
             conds.append(a.c.created_at > query.created_after)
         if query.created_before is not None:
             conds.append(a.c.created_at < query.created_before)
         return conds
 
-    def list_assets(
+    def _list_statement(
         self, tenant_id: str, query: AssetQuery, after: Position | None, limit: int
-    ) -> list[Asset]:
+    ) -> Select[Any]:
+        """The statement :meth:`list_assets` runs (tests/test_query_plans.py explains it)."""
         a = self._tables.assets
         conds = self._filters(tenant_id, query)
         if after is not None:
@@ -309,7 +367,12 @@ class SqlRepository:
                     and_(a.c.created_at == after.created_at, a.c.id < after.id),
                 )
             )
-        stmt = select(a).where(*conds).order_by(a.c.created_at.desc(), a.c.id.desc()).limit(limit)
+        return select(a).where(*conds).order_by(a.c.created_at.desc(), a.c.id.desc()).limit(limit)
+
+    def list_assets(
+        self, tenant_id: str, query: AssetQuery, after: Position | None, limit: int
+    ) -> list[Asset]:
+        stmt = self._list_statement(tenant_id, query, after, limit)
         with self._read() as conn:
             return [asset_from_row(row) for row in conn.execute(stmt).mappings()]
 
@@ -358,11 +421,35 @@ class SqlRepository:
     # -- writes ---------------------------------------------------------------------------
 
     def add_events(self, events: Sequence[AssetEvent]) -> None:
+        """Append events about live assets; :class:`AssetNotFound` (and nothing recorded) if
+        one of them is not live (any more).
+
+        The check and the insert are one transaction that holds the assets against a
+        concurrent delete, so no ``url_issued`` or ``downloaded`` event is ever recorded
+        after the asset's ``deleted`` event.
+        """
         if not events:
             return
-        stmt = self._sql.insert_event
-        rows = [stmt.params(event_values(ev)) for ev in events]
-        self._driver(lambda cursor: cursor.executemany(stmt.sql, rows), write=True)
+        sql = self._sql
+        rows = [sql.insert_event.params(event_values(ev)) for ev in events]
+        by_tenant: dict[str, set[str]] = {}
+        for ev in events:
+            by_tenant.setdefault(ev.tenant_id, set()).add(ev.asset_id)
+        checks = []
+        for tenant, ids in sorted(by_tenant.items()):
+            lock = sql.lock_live_assets(len(ids))
+            values = {f"id{n}": asset_id for n, asset_id in enumerate(sorted(ids))}
+            checks.append((lock, lock.params({"tenant_id": tenant, **values}), ids))
+
+        def work(cursor: Any) -> None:
+            for lock, params, ids in checks:
+                cursor.execute(lock.sql, params)
+                live = {row[0] for row in cursor.fetchall()}
+                if live != ids:
+                    raise AssetNotFound(min(ids - live))
+            cursor.executemany(sql.insert_event.sql, rows)
+
+        self._driver(work, write=True)
 
     def link_message(
         self,
@@ -388,15 +475,18 @@ class SqlRepository:
             return []
 
         def work(conn: Connection) -> list[str]:
-            if asset_ids:
-                found = set(
-                    conn.execute(
-                        select(a.c.id).where(live, a.c.id.in_(_findable(asset_ids)))
-                    ).scalars()
-                )
-                for asset_id in asset_ids:
-                    if asset_id not in found:
-                        raise AssetNotFound(asset_id)
+            # Lock the live candidates first, in id order (PostgreSQL FOR UPDATE; SQLite's
+            # BEGIN IMMEDIATE already excludes every other writer): the order mark_deleted
+            # and add_events lock in, so concurrent batches never deadlock, and a delete
+            # that committed meanwhile is seen here.
+            found = set(
+                conn.execute(
+                    select(a.c.id).where(live, or_(*selectors)).order_by(a.c.id).with_for_update()
+                ).scalars()
+            )
+            for asset_id in asset_ids or ():
+                if asset_id not in found:
+                    raise AssetNotFound(asset_id)
             stmt = (
                 update(a)
                 .where(live, a.c.message_id.is_(None), or_(*selectors))
@@ -431,24 +521,40 @@ class SqlRepository:
         ids = list(dict.fromkeys(asset_ids))
 
         def work(conn: Connection) -> SqlDeleteResult:
+            # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes every other
+            # writer): a concurrent delete or link of these assets finishes first, and what is
+            # read here is what it left. Locked in id order, so two batches never deadlock.
             rows = conn.execute(
-                select(a.c.id, a.c.deleted_at, a.c.storage_object_id).where(
-                    a.c.tenant_id == tenant_id, a.c.id.in_(_findable(ids))
-                )
+                select(a.c.id, a.c.deleted_at, a.c.storage_object_id)
+                .where(a.c.tenant_id == tenant_id, a.c.id.in_(_findable(ids)))
+                .order_by(a.c.id)
+                .with_for_update()
             ).all()
             present = {row.id for row in rows}
             missing = tuple(i for i in ids if i not in present)
             live = [row for row in rows if row.deleted_at is None]
             deleted: list[str] = []
+            when = at
             if live:
+                # The audit trail is ordered by time, and ``at`` was read before the locks
+                # were taken: an event committed meanwhile (a link) may carry a later time.
+                # The deletion is then dated just after it, so it stays the last event.
+                latest = conn.execute(
+                    select(func.max(e.c.at)).where(
+                        e.c.tenant_id == tenant_id, e.c.asset_id.in_([r.id for r in live])
+                    )
+                ).scalar()
+                if latest is not None and latest >= at:
+                    when = latest + _ONE_MICROSECOND
                 deleted = list(
                     conn.execute(
                         update(a)
                         .where(a.c.id.in_([r.id for r in live]), a.c.deleted_at.is_(None))
-                        .values(deleted_at=at, updated_at=at)
+                        .values(deleted_at=when, updated_at=when)
                         .returning(a.c.id)
                     ).scalars()
                 )
+            if deleted:
                 object_ids = [r.storage_object_id for r in live if r.id in set(deleted)]
                 conn.execute(
                     update(o)
@@ -464,7 +570,7 @@ class SqlRepository:
                             "asset_id": asset_id,
                             "event": "deleted",
                             "actor": actor,
-                            "at": at,
+                            "at": when,
                             "details": {},
                         }
                         for asset_id in deleted
