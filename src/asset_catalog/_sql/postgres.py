@@ -59,7 +59,10 @@ class PostgresRepository(SqlRepository):
     to the microsecond); the idempotency key is a partial unique index on live rows.
     Write transactions are psycopg's implicit ones at READ COMMITTED; a unique-key race
     ends in :class:`~asset_catalog.exceptions.DuplicateKeyError` for the loser.
+    Single-statement reads run in autocommit: one round trip, no BEGIN/ROLLBACK.
     """
+
+    _autocommit_reads = True
 
     def __init__(
         self,

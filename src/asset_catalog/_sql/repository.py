@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, TypeVar
 
 import attrs
@@ -168,12 +168,17 @@ class SqlRepository:
     _lock_retries = 0
     #: what opens a write transaction on the driver's connection (None: the driver's default)
     _begin_sql: str | None = None
+    #: run single-statement reads in autocommit (PostgreSQL: saves the BEGIN and ROLLBACK
+    #: round trips, and lets psycopg keep its prepared statements)
+    _autocommit_reads = False
 
     def __init__(self, engine: Engine, *, table_prefix: str = "", tables: Tables | None = None):
         self._engine = engine
         self._tables = tables if tables is not None else build_tables(table_prefix)
         self._dbapi = engine.dialect.loaded_dbapi
         self._sql = _Statements(self._tables, engine)
+        #: held around every write transaction of this process (SQLite: see sqlite.py)
+        self._write_gate: AbstractContextManager[Any] = nullcontext()
 
     @property
     def engine(self) -> Engine:
@@ -197,7 +202,7 @@ class SqlRepository:
         attempt = 0
         while True:
             try:
-                with translate_errors(), self._engine.connect() as conn:
+                with self._write_gate, translate_errors(), self._engine.connect() as conn:
                     conn.execution_options(**self._write_options)
                     with conn.begin():
                         return work(conn)
@@ -218,8 +223,12 @@ class SqlRepository:
         attempt = 0
         while True:
             try:
-                with translate_driver_errors(self._dbapi):
+                gate = self._write_gate if write else nullcontext()
+                with gate, translate_driver_errors(self._dbapi):
                     raw = self._engine.raw_connection()
+                    autocommit = not write and self._autocommit_reads
+                    if autocommit:
+                        raw.driver_connection.autocommit = True  # type: ignore[union-attr]
                     try:
                         cursor = raw.cursor()
                         try:
@@ -235,6 +244,8 @@ class SqlRepository:
                         finally:
                             cursor.close()
                     finally:
+                        if autocommit:
+                            raw.driver_connection.autocommit = False  # type: ignore[union-attr]
                         raw.close()
             except RepositoryError as exc:
                 if attempt < self._lock_retries and is_lock_error(exc.__cause__ or exc):
