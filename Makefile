@@ -33,6 +33,7 @@ unit: $(STAMP)
 bench: $(STAMP)  ## benchmarks; figures go to docs/benchmarks.md and docs/benchmarks-scale.md
 	$(BIN)/python benchmarks/ingest_list.py --write docs/benchmarks.md
 	$(BIN)/python benchmarks/concurrency_postgres.py --write docs/benchmarks-scale.md
+	$(BIN)/python benchmarks/presign_s3.py --write docs/benchmarks-presign.md
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis
