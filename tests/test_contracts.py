@@ -17,8 +17,8 @@ class TestRepositoryContract(RepositoryContract):
 
 
 class TestStorageContract(StorageContract):
-    """The storage contract on memory and local files."""
+    """The storage contract on memory, local files and S3 (a moto server on loopback)."""
 
     @pytest.fixture
-    def storage(self, any_storage: BlobStorage) -> BlobStorage:
-        return any_storage
+    def storage(self, contract_storage: BlobStorage) -> BlobStorage:
+        return contract_storage

@@ -603,12 +603,22 @@ class AssetCatalog:
         ``attachment``.
         """
         tenant = host_id(tenant_id, "tenant_id")
-        asset = self._lookup(tenant, asset_id)
+        key: str | None = None
+        if _may_sign_natively(self._storage):
+            # One query for the asset and its blob key.
+            pairs = (
+                self._repository.get_assets_with_keys(tenant, [asset_id])
+                if _plausible_id(asset_id)
+                else []
+            )
+            asset, key = pairs[0] if pairs else (None, None)
+        else:
+            asset = self._lookup(tenant, asset_id)
         if asset is None:
             raise AssetNotFound(str(asset_id))
         seconds = self._expiry(expires_in)
         requested = self._disposition(disposition)
-        url, event = self._issue(asset, seconds, requested, optional_host_id(actor, "actor"))
+        url, event = self._issue(asset, key, seconds, requested, optional_host_id(actor, "actor"))
         self._repository.add_events([event])
         return url
 
@@ -623,22 +633,37 @@ class AssetCatalog:
     ) -> PresignBatch:
         """Download URLs for up to 100 assets with one repository query (thumbnail grids).
 
-        Ids that are not live assets of the tenant are reported in ``missing``.
+        Every id gets one answer: a URL in ``urls``; or ``missing`` when it is not a live
+        asset of the tenant; or ``unsupported`` when the storage failed to sign it natively
+        (the rest of the batch is still answered). More than 100 ids is ``InvalidInput``.
         """
         tenant = host_id(tenant_id, "tenant_id")
         ids = self._id_list(asset_ids, "asset_ids", limit=MAX_PRESIGN_BATCH)
         seconds = self._expiry(expires_in)
         requested = self._disposition(disposition)
         who = optional_host_id(actor, "actor")
+        native = _may_sign_natively(self._storage)
         while True:
-            found = {a.id: a for a in self._repository.get_assets(tenant, ids)}
+            found: dict[str, tuple[Asset, str | None]]
+            if native:
+                found = {
+                    a.id: (a, key) for a, key in self._repository.get_assets_with_keys(tenant, ids)
+                }
+            else:
+                found = {a.id: (a, None) for a in self._repository.get_assets(tenant, ids)}
             urls: dict[str, PresignedUrl] = {}
+            unsupported: list[str] = []
             events: list[AssetEvent] = []
             for asset_id in ids:
-                asset = found.get(asset_id)
-                if asset is not None:
-                    urls[asset_id], event = self._issue(asset, seconds, requested, who)
-                    events.append(event)
+                if asset_id not in found or asset_id in urls or asset_id in unsupported:
+                    continue
+                asset, key = found[asset_id]
+                try:
+                    urls[asset_id], event = self._issue(asset, key, seconds, requested, who)
+                except StorageError:
+                    unsupported.append(asset_id)
+                    continue
+                events.append(event)
             try:
                 self._repository.add_events(events)
             except AssetNotFound:
@@ -647,7 +672,9 @@ class AssetCatalog:
                 continue
             break
         return PresignBatch(
-            urls=urls, missing=tuple(i for i in ids if i not in found), unsupported=()
+            urls=urls,
+            missing=tuple(i for i in ids if i not in found),
+            unsupported=tuple(unsupported),
         )
 
     @staticmethod
@@ -669,27 +696,26 @@ class AssetCatalog:
     def _issue(
         self,
         asset: Asset,
+        key: str | None,
         expires_in: int,
         requested: Literal["inline", "attachment"] | None,
         actor: str | None,
     ) -> tuple[PresignedUrl, AssetEvent]:
+        """One URL for ``asset``; natively signed when the storage can sign and ``key`` (the
+        blob's key, read with the asset) is known, else a catalog token. No query here."""
         now = self.clock()
         disposition = choose_disposition(asset.mime_type, requested)
         expires_at = int(now.timestamp()) + expires_in
-        obj_key = None
         native: str | None = None
         headers = download_headers(asset, disposition)
-        if _may_sign_natively(self._storage):
-            obj = self._repository.get_object(asset.storage_object_id)
-            obj_key = obj.key if obj is not None else None
-            if obj_key is not None:
-                native = self._storage.sign(
-                    obj_key,
-                    expires_in=expires_in,
-                    filename=asset.filename,
-                    content_type=asset.mime_type,
-                    disposition=headers["Content-Disposition"],
-                )
+        if key is not None and _may_sign_natively(self._storage):
+            native = self._storage.sign(
+                key,
+                expires_in=expires_in,
+                filename=asset.filename,
+                content_type=asset.mime_type,
+                disposition=headers["Content-Disposition"],
+            )
         if native is not None:
             url = PresignedUrl(
                 url=native,

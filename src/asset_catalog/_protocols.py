@@ -57,6 +57,11 @@ class AssetRepository(Protocol):
     def get_assets(self, tenant_id: str, asset_ids: Sequence[str]) -> list[Asset]:
         """Return the live assets of this tenant among ``asset_ids``, in one query."""
 
+    def get_assets_with_keys(
+        self, tenant_id: str, asset_ids: Sequence[str]
+    ) -> list[tuple[Asset, str]]:
+        """Like :meth:`get_assets`, each with its storage object's key, in one query."""
+
     def get_object(self, object_id: str) -> StorageObject | None:
         """Return a storage object row by id."""
 

@@ -328,6 +328,28 @@ class SqlRepository:
         with self._read() as conn:
             return [asset_from_row(row) for row in conn.execute(stmt).mappings()]
 
+    def get_assets_with_keys(
+        self, tenant_id: str, asset_ids: Sequence[str]
+    ) -> list[tuple[Asset, str]]:
+        asset_ids = _findable(asset_ids)
+        if not asset_ids:
+            return []
+        a, o = self._tables.assets, self._tables.objects
+        stmt = (
+            select(a, o.c.key.label("_object_key"))
+            .join(o, o.c.id == a.c.storage_object_id)
+            .where(
+                a.c.tenant_id == tenant_id,
+                a.c.id.in_(list(asset_ids)),
+                a.c.deleted_at.is_(None),
+            )
+        )
+        with self._read() as conn:
+            return [
+                (asset_from_row(row), str(row["_object_key"]))
+                for row in conn.execute(stmt).mappings()
+            ]
+
     def get_object(self, object_id: str) -> StorageObject | None:
         if not _findable([object_id]):
             return None

@@ -10,7 +10,7 @@ from contextlib import contextmanager, suppress
 from typing import IO, Any, cast
 
 import fsspec
-from fsspec.spec import AbstractFileSystem
+from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from ..exceptions import AssetCatalogError, InvalidInput, MissingDependency, StorageError
 
@@ -51,7 +51,16 @@ class FsspecStorage:
 
     @classmethod
     def from_url(cls, url: str, **storage_options: Any) -> FsspecStorage:
-        """Build from a URL such as ``file://./blobs``, ``memory://x`` or ``s3://bucket/prefix``."""
+        """Build from a URL such as ``file://./blobs``, ``memory://x`` or ``s3://bucket/prefix``.
+
+        For S3, presigned URLs use Signature Version 4 unless ``config_kwargs`` says
+        otherwise: botocore would otherwise still sign with the deprecated SigV2 in some
+        regions, and SigV2 URLs carry no ``X-Amz-Expires``.
+        """
+        if url.split("://", 1)[0] in {"s3", "s3a"}:
+            config = dict(storage_options.get("config_kwargs") or {})
+            config.setdefault("signature_version", "s3v4")
+            storage_options = {**storage_options, "config_kwargs": config}
         try:
             fs, root = fsspec.core.url_to_fs(url, **storage_options)
         except ImportError as exc:
@@ -95,15 +104,20 @@ class FsspecStorage:
                 with _translate("write", key):
                     handle.write(chunk)
         except BaseException:
-            # Never let a buffered backend commit a partial upload.
-            with suppress(Exception):
-                discard = getattr(handle, "discard", None)
-                if callable(discard):
-                    discard()
-                handle.close()
+            _abandon(handle)
             raise
-        with _translate("write", key):
-            handle.close()
+        try:
+            with _translate("write", key):
+                handle.close()
+        finally:
+            self._forget(path)
+
+    def _forget(self, path: str) -> None:
+        """Drop cached listings of ``path`` and its parents (s3fs, gcsfs ... cache them), so
+        ``exists`` and ``iter_keys`` see a write or delete at once."""
+        if not self._is_local:
+            with suppress(Exception):
+                self._fs.invalidate_cache(path)
 
     def _open_for_write(self, path: str) -> Any:
         # Local files: the plain built-in open. fsspec's LocalFileOpener adds nothing here
@@ -126,8 +140,11 @@ class FsspecStorage:
 
     def delete(self, key: str) -> None:
         path = self._path(key)
-        with _translate("delete", key), suppress(FileNotFoundError):
-            self._fs.rm_file(path)
+        try:
+            with _translate("delete", key), suppress(FileNotFoundError):
+                self._fs.rm_file(path)
+        finally:
+            self._forget(path)
         if self._is_local:
             self._prune(posixpath.dirname(path))
 
@@ -146,16 +163,19 @@ class FsspecStorage:
 
     def exists(self, key: str) -> bool:
         path = self._path(key)
+        self._forget(path)  # another process may have written or deleted it
         with _translate("check", key):
             return bool(self._fs.exists(path))
 
     def size(self, key: str) -> int:
         path = self._path(key)
+        self._forget(path)
         with _translate("stat", key):
             return int(self._fs.size(path))
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         base = self._root + ("/" + prefix.strip("/") if prefix else "")
+        self._forget(base)
         with _translate("list", prefix or "/"):
             if not self._fs.exists(base):
                 return
@@ -185,6 +205,24 @@ class FsspecStorage:
                     ResponseContentType=content_type,
                 )
             )
+
+
+def _abandon(handle: Any) -> None:
+    """Close a write handle after its source failed, without committing a partial blob.
+
+    Buffered object-store files (s3fs, gcsfs, adlfs) would upload what they hold on
+    ``close()``: ``discard()`` aborts the multipart upload instead, and the handle is then
+    marked closed without a final flush. Other handles (local, memory) are simply closed;
+    the caller removes what they left.
+    """
+    if isinstance(handle, AbstractBufferedFile):
+        with suppress(Exception):
+            handle.discard()
+        handle.buffer = None
+        handle.closed = True
+        return
+    with suppress(Exception):
+        handle.close()
 
 
 def _protocols(fs: AbstractFileSystem) -> set[str]:

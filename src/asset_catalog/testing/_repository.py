@@ -321,6 +321,24 @@ class RepositoryContract:
         got = repository.get_assets("tenant-a", [a.id, "nope", b.id])
         assert sorted(x.id for x in got) == sorted([a.id, b.id])
 
+    def test_get_assets_with_keys_joins_the_object_key(self, repository: AssetRepository) -> None:
+        """get_assets_with_keys returns live assets of the tenant with their blob keys."""
+        a, b, gone = _stored(repository), _stored(repository), _stored(repository)
+        other = _stored(repository, "tenant-b")
+        repository.mark_deleted("tenant-a", [gone.id], BASE_TIME, None)
+        got = repository.get_assets_with_keys(
+            "tenant-a", [a.id, "nope", b.id, gone.id, other.id, "\x00"]
+        )
+        expected = []
+        for asset in (a, b):
+            obj = repository.get_object(asset.storage_object_id)
+            assert obj is not None
+            expected.append((asset, obj.key))
+        assert sorted(got, key=lambda pair: pair[0].id) == sorted(
+            expected, key=lambda pair: pair[0].id
+        )
+        assert repository.get_assets_with_keys("tenant-a", []) == []
+
     def test_assets_keep_every_field(self, repository: AssetRepository) -> None:
         """Every Asset field survives the round trip unchanged."""
         asset = _stored(

@@ -92,6 +92,17 @@ class StorageContract:
         assert sorted(storage.iter_keys("ta")) == keys[:2]
         assert list(storage.iter_keys("nothing-here")) == []
 
+    def test_exists_and_listing_follow_writes_and_deletes(self, storage: BlobStorage) -> None:
+        """exists and iter_keys are right at once after a write or delete (no stale cache)."""
+        assert not storage.exists(KEY)
+        assert list(storage.iter_keys()) == []
+        storage.write(KEY, [b"x"])
+        assert storage.exists(KEY)
+        assert list(storage.iter_keys()) == [KEY]
+        storage.delete(KEY)
+        assert not storage.exists(KEY)
+        assert list(storage.iter_keys()) == []
+
     @pytest.mark.parametrize(
         "key", ["../escape.bin", "/abs/x.bin", "a//b.bin", "a/../b.bin", "a/./b", "", "a\x00b"]
     )
