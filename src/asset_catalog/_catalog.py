@@ -10,11 +10,11 @@ from typing import Any, Literal, cast
 
 import attrs
 
-from ._content.filenames import clean_filename
+from ._content.filenames import clean_filename, content_disposition
 from ._content.mimetypes import extension_for, resolve_mime
 from ._content.sniff import SNIFF_BYTES, Sniffed, sniff
 from ._headers import choose_disposition, download_headers
-from ._ids import new_id, utcnow
+from ._ids import from_micros, new_id, to_micros, utcnow
 from ._inputs import (
     aware_datetime,
     chunks_of,
@@ -557,7 +557,7 @@ class AssetCatalog:
         next_cursor = None
         if len(rows) > limit:
             last = items[-1]
-            micros = (last.created_at - _EPOCH) // _MICRO
+            micros = to_micros(last.created_at)
             next_cursor = self._signer.sign("cursor", {"s": scope, "t": micros, "i": last.id})
         return Page(items=items, next_cursor=next_cursor)
 
@@ -572,7 +572,7 @@ class AssetCatalog:
         if not isinstance(micros, int) or not isinstance(last_id, str):
             raise InvalidCursor("malformed cursor")
         try:
-            created_at = _EPOCH + dt.timedelta(microseconds=micros)
+            created_at = from_micros(micros)
         except OverflowError:
             raise InvalidCursor("malformed cursor") from None
         return Position(created_at=created_at, id=last_id)
@@ -707,14 +707,13 @@ class AssetCatalog:
         disposition = choose_disposition(asset.mime_type, requested)
         expires_at = int(now.timestamp()) + expires_in
         native: str | None = None
-        headers = download_headers(asset, disposition)
         if key is not None and _may_sign_natively(self._storage):
             native = self._storage.sign(
                 key,
                 expires_in=expires_in,
                 filename=asset.filename,
                 content_type=asset.mime_type,
-                disposition=headers["Content-Disposition"],
+                disposition=content_disposition(asset.filename, disposition),
             )
         if native is not None:
             url = PresignedUrl(
@@ -879,10 +878,6 @@ class AssetCatalog:
             blobs_removed=pending_failed + deletes_finished,
             errors=tuple(errors),
         )
-
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MICRO = dt.timedelta(microseconds=1)
 
 
 def _plausible_id(asset_id: object) -> bool:

@@ -7,7 +7,10 @@ import os
 import time
 import uuid
 
-__all__ = ["new_id", "utcnow"]
+__all__ = ["from_micros", "new_id", "to_micros", "utcnow"]
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICRO = dt.timedelta(microseconds=1)
 
 
 def new_id() -> str:
@@ -28,3 +31,14 @@ def new_id() -> str:
 def utcnow() -> dt.datetime:
     """Return the current time as a timezone-aware UTC datetime (microsecond precision)."""
     return dt.datetime.now(dt.UTC)
+
+
+def to_micros(value: dt.datetime) -> int:
+    """Whole microseconds since the Unix epoch of an aware datetime (exact, sortable)."""
+    return (value - _EPOCH) // _MICRO
+
+
+def from_micros(micros: int) -> dt.datetime:
+    """The aware UTC datetime ``micros`` microseconds after the epoch (``OverflowError`` when
+    out of range)."""
+    return _EPOCH + dt.timedelta(microseconds=micros)

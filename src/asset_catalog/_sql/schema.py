@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     text,
 )
+from sqlalchemy.sql.elements import TextClause
 
 from .types import JsonDocument, UtcDateTime
 
@@ -127,27 +128,17 @@ def build_tables(
         sqlite_with_rowid=False,
     )
 
+    def keyset_index(name: str, *columns: str, where: TextClause = live) -> Index:
+        """Equality on ``columns``, then the keyset order (created_at, id); partial on
+        ``where`` (live rows unless told otherwise)."""
+        return Index(name, *columns, "created_at", "id", sqlite_where=where, postgresql_where=where)
+
     filter_indexes: list[Index] = [
         # Keyset order of every list: newest first, id breaks ties. Partial on live rows.
-        Index(
-            f"ix_{p}agent_assets_tenant_created",
-            "tenant_id",
-            "created_at",
-            "id",
-            sqlite_where=live,
-            postgresql_where=live,
-        ),
+        keyset_index(f"ix_{p}agent_assets_tenant_created", "tenant_id"),
         # One per filter: equality on (tenant_id, column), then the keyset order.
         *(
-            Index(
-                f"ix_{p}agent_assets_tenant_{name}",
-                "tenant_id",
-                name,
-                "created_at",
-                "id",
-                sqlite_where=live,
-                postgresql_where=live,
-            )
+            keyset_index(f"ix_{p}agent_assets_tenant_{name}", "tenant_id", name)
             for name in REQUIRED_FILTER_COLUMNS
         ),
     ]
@@ -158,15 +149,7 @@ def build_tables(
             # databases still use the index for the filter.
             where = text(f"deleted_at IS NULL AND {name} IS NOT NULL")
             filter_indexes.append(
-                Index(
-                    f"ix_{p}agent_assets_tenant_{name}",
-                    "tenant_id",
-                    name,
-                    "created_at",
-                    "id",
-                    sqlite_where=where,
-                    postgresql_where=where,
-                )
+                keyset_index(f"ix_{p}agent_assets_tenant_{name}", "tenant_id", name, where=where)
             )
         else:
             # With a foreign key the index leads with the column and keeps soft-deleted rows:
@@ -175,15 +158,7 @@ def build_tables(
             # not a scan of agent_assets; list's (tenant_id, column) equality uses it too.
             where = text(f"{name} IS NOT NULL")
             filter_indexes.append(
-                Index(
-                    f"ix_{p}agent_assets_{name}_tenant",
-                    name,
-                    "tenant_id",
-                    "created_at",
-                    "id",
-                    sqlite_where=where,
-                    postgresql_where=where,
-                )
+                keyset_index(f"ix_{p}agent_assets_{name}_tenant", name, "tenant_id", where=where)
             )
 
     host_keys = [

@@ -9,10 +9,9 @@ from sqlalchemy import JSON, BigInteger, DateTime, Dialect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["JsonDocument", "UtcDateTime"]
+from .._ids import from_micros, to_micros
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MICRO = dt.timedelta(microseconds=1)
+__all__ = ["JsonDocument", "UtcDateTime"]
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -38,7 +37,7 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
             raise ValueError("naive datetime given where a timezone-aware one is required")
         value = value.astimezone(dt.UTC)
         if dialect.name == "sqlite":
-            return (value - _EPOCH) // _MICRO
+            return to_micros(value)
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
@@ -46,7 +45,7 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
             return None
         if isinstance(value, dt.datetime):
             return value.astimezone(dt.UTC)
-        return _EPOCH + dt.timedelta(microseconds=int(value))
+        return from_micros(int(value))
 
 
 JsonDocument: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
