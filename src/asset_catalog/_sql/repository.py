@@ -22,7 +22,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.sql.elements import ColumnElement
 
 from .._ids import new_id
@@ -197,62 +196,59 @@ class SqlRepository:
         with translate_errors(), self._engine.connect() as conn:
             yield conn
 
-    def _write(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one write transaction, retrying transient lock errors."""
+    def _retrying(self, run: Callable[[], T]) -> T:
+        """Run ``run()``, retrying transient lock errors (SQLite) with a short back-off."""
         attempt = 0
         while True:
             try:
-                with self._write_gate, translate_errors(), self._engine.connect() as conn:
-                    conn.execution_options(**self._write_options)
-                    with conn.begin():
-                        return work(conn)
-            except Exception as exc:
-                cause = exc.__cause__
-                if (
-                    attempt < self._lock_retries
-                    and isinstance(cause, sa_exc.OperationalError)
-                    and is_lock_error(cause)
-                ):
-                    attempt += 1
-                    time.sleep(min(0.05 * attempt, 0.5))
-                    continue
-                raise
+                return run()
+            except RepositoryError as exc:
+                if attempt >= self._lock_retries or not is_lock_error(exc.__cause__ or exc):
+                    raise
+                attempt += 1
+                time.sleep(min(0.05 * attempt, 0.5))
+
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one write transaction, retrying transient lock errors."""
+
+        def once() -> T:
+            with self._write_gate, translate_errors(), self._engine.connect() as conn:
+                conn.execution_options(**self._write_options)
+                with conn.begin():
+                    return work(conn)
+
+        return self._retrying(once)
 
     def _driver(self, work: Callable[[Any], T], *, write: bool) -> T:
         """Run ``work(cursor)`` on a pooled driver connection; commit if ``write``."""
-        attempt = 0
-        while True:
-            try:
-                gate = self._write_gate if write else nullcontext()
-                with gate, translate_driver_errors(self._dbapi):
-                    raw = self._engine.raw_connection()
-                    autocommit = not write and self._autocommit_reads
-                    if autocommit:
-                        raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+
+        def once() -> T:
+            gate = self._write_gate if write else nullcontext()
+            with gate, translate_driver_errors(self._dbapi):
+                raw = self._engine.raw_connection()
+                autocommit = not write and self._autocommit_reads
+                if autocommit:
+                    raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+                try:
+                    cursor = raw.cursor()
                     try:
-                        cursor = raw.cursor()
-                        try:
-                            if write and self._begin_sql is not None:
-                                cursor.execute(self._begin_sql)
-                            result = work(cursor)
-                            if write:
-                                raw.commit()
-                            return result
-                        except BaseException:
-                            raw.rollback()
-                            raise
-                        finally:
-                            cursor.close()
+                        if write and self._begin_sql is not None:
+                            cursor.execute(self._begin_sql)
+                        result = work(cursor)
+                        if write:
+                            raw.commit()
+                        return result
+                    except BaseException:
+                        raw.rollback()
+                        raise
                     finally:
-                        if autocommit:
-                            raw.driver_connection.autocommit = False  # type: ignore[union-attr]
-                        raw.close()
-            except RepositoryError as exc:
-                if attempt < self._lock_retries and is_lock_error(exc.__cause__ or exc):
-                    attempt += 1
-                    time.sleep(min(0.05 * attempt, 0.5))
-                    continue
-                raise
+                        cursor.close()
+                finally:
+                    if autocommit:
+                        raw.driver_connection.autocommit = False  # type: ignore[union-attr]
+                    raw.close()
+
+        return self._retrying(once)
 
     def _fetch_one(self, stmt: Prepared, values: dict[str, Any]) -> dict[str, Any] | None:
         def work(cursor: Any) -> dict[str, Any] | None:
