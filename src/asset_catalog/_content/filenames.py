@@ -73,7 +73,8 @@ def clean_filename(name: str, *, field: str = "filename") -> str:
     for char in cleaned:
         reason = _FORBIDDEN_CATEGORIES.get(unicodedata.category(char))
         if reason is not None:
-            raise InvalidInput(field, f"must not contain a {reason} ({_describe(char)})")
+            article = "an" if reason[0] in "aeiou" else "a"
+            raise InvalidInput(field, f"must not contain {article} {reason} ({_describe(char)})")
     if _SEPARATORS.search(cleaned):
         segments = _SEPARATORS.split(cleaned)
         if any(segment.strip() == ".." for segment in segments):
