@@ -11,16 +11,21 @@ from ._models import (
     AssetEvent,
     AssetType,
     Download,
+    FindingKind,
     ObjectStatus,
     Page,
     PresignBatch,
     PresignedUrl,
+    PurgeReport,
     ReconcileReport,
     SourceTool,
     StorageObject,
+    VerifyFinding,
+    VerifyProgress,
+    VerifyReport,
 )
 from ._open import open_catalog
-from ._protocols import AssetRepository, BlobStorage
+from ._protocols import AssetRepository, BlobStorage, ObjectEntry
 from ._query import AssetQuery, Position
 from ._signing import UrlSigner
 from ._sql.postgres import PostgresRepository
@@ -54,10 +59,12 @@ __all__ = [
     "BadSignature",
     "BlobStorage",
     "Download",
+    "FindingKind",
     "FsspecStorage",
     "InvalidContent",
     "InvalidCursor",
     "InvalidInput",
+    "ObjectEntry",
     "ObjectStatus",
     "Page",
     "PayloadTooLarge",
@@ -65,6 +72,7 @@ __all__ = [
     "PostgresRepository",
     "PresignBatch",
     "PresignedUrl",
+    "PurgeReport",
     "ReconcileReport",
     "SignatureError",
     "SignatureExpired",
@@ -74,6 +82,9 @@ __all__ = [
     "StorageObject",
     "Tables",
     "UrlSigner",
+    "VerifyFinding",
+    "VerifyProgress",
+    "VerifyReport",
     "__version__",
     "build_tables",
     "open_catalog",

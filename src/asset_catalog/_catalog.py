@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, cast
 
@@ -12,7 +11,7 @@ import attrs
 
 from ._content.filenames import clean_filename, content_disposition
 from ._content.mimetypes import extension_for, resolve_mime
-from ._content.sniff import SNIFF_BYTES, Sniffed, sniff
+from ._content.sniff import Sniffed, sniff
 from ._headers import choose_disposition, download_headers
 from ._ids import from_micros, new_id, to_micros, utcnow
 from ._inputs import (
@@ -25,6 +24,7 @@ from ._inputs import (
     optional_host_id,
 )
 from ._keys import object_key
+from ._maintenance import purge, reconcile, verify
 from ._models import (
     Asset,
     AssetEvent,
@@ -34,13 +34,17 @@ from ._models import (
     Page,
     PresignBatch,
     PresignedUrl,
+    PurgeReport,
     ReconcileReport,
     SourceTool,
     StorageObject,
+    VerifyProgress,
+    VerifyReport,
 )
 from ._protocols import AssetRepository, BlobStorage
 from ._query import AssetQuery, Position
 from ._signing import UrlSigner
+from ._streams import Meter, read_head
 from .exceptions import (
     AssetCatalogError,
     AssetNotFound,
@@ -48,7 +52,6 @@ from .exceptions import (
     InvalidContent,
     InvalidCursor,
     InvalidInput,
-    PayloadTooLarge,
     SignatureError,
     StorageError,
 )
@@ -61,42 +64,6 @@ MAX_PRESIGN_BATCH = 100
 MAX_EXPIRES_IN = 7 * 24 * 3600
 _BATCH = 500
 _IMAGE_FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "webp": "webp", "gif": "gif"}
-
-
-class _Meter:
-    """Passes chunks through while hashing, counting and enforcing the size limit."""
-
-    def __init__(self, chunks: Iterator[bytes], limit: int, field: str) -> None:
-        self._chunks = chunks
-        self._limit = limit
-        self._field = field
-        self.size = 0
-        self.sha256 = hashlib.sha256()
-
-    def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._chunks:
-            self.size += len(chunk)
-            if self.size > self._limit:
-                raise PayloadTooLarge(self._field, self._limit)
-            self.sha256.update(chunk)
-            yield chunk
-
-
-def _read_head(chunks: Iterator[bytes], limit: int, field: str) -> tuple[bytes, Iterator[bytes]]:
-    """Buffer up to SNIFF_BYTES from the front; return the head and the whole stream again."""
-    buffered: list[bytes] = []
-    size = 0
-    for chunk in chunks:
-        if not chunk:
-            continue
-        buffered.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(field, limit)
-        if size >= SNIFF_BYTES:
-            break
-    head = b"".join(buffered)[:SNIFF_BYTES]
-    return head, itertools.chain(buffered, chunks)
 
 
 @attrs.define
@@ -333,7 +300,7 @@ class AssetCatalog:
             if existing is not None:
                 return existing
 
-        head, stream = _read_head(chunks, self.max_bytes, field)
+        head, stream = read_head(chunks, self.max_bytes, field)
         if not head:
             raise InvalidContent(field, "is empty")
         sniffed = sniff(head)
@@ -361,9 +328,10 @@ class AssetCatalog:
                 created_at=now,
             )
         )
+        asset: Asset | None = None
         try:
             # (3) Stream to storage while hashing and counting.
-            meter = _Meter(stream, self.max_bytes, field)
+            meter = Meter(stream, self.max_bytes, field)
             self._storage.write(key, meter)
             asset = Asset(
                 id=new_id(),
@@ -405,8 +373,12 @@ class AssetCatalog:
                 if winner is not None:
                     return winner
             raise
-        except BaseException:
-            self._abandon(key, object_id)
+        except BaseException as exc:
+            # A lost connection can report an error for a transaction that did commit: the
+            # asset then exists, and this ingest succeeded after all.
+            committed = self._abandon(key, object_id)
+            if committed and asset is not None and isinstance(exc, Exception):
+                return asset
             raise
         return asset
 
@@ -427,17 +399,23 @@ class AssetCatalog:
             )
         return AssetType.IMAGE
 
-    def _abandon(self, key: str, object_id: str) -> None:
-        """Remove a failed ingest's blob, then mark its row ``failed``.
+    def _abandon(self, key: str, object_id: str) -> bool:
+        """Clean up after a failed ingest: remove the blob, then mark the row ``failed``.
 
-        If either step fails the row stays ``pending`` and ``reconcile()`` finishes the job;
-        the original error is what the caller sees.
+        The row is read first. If it is ``stored``, the final transaction committed before
+        the error reached us: the blob stays and True is returned. If the row cannot be read
+        or a step fails, the row stays ``pending`` and ``reconcile()`` finishes the job; the
+        original error is what the caller sees.
         """
         try:
+            obj = self._repository.get_object(object_id)
+            if obj is not None and obj.status is ObjectStatus.STORED:
+                return True
             self._storage.delete(key)
             self._repository.mark_object_failed(object_id, self.clock())
         except AssetCatalogError:
             pass
+        return False
 
     # -- linking --------------------------------------------------------------------------
 
@@ -843,41 +821,44 @@ class AssetCatalog:
         ``pending`` objects older than ``older_than`` (an ingest that died mid-way) lose their
         blob and become ``failed``; ``deleting`` objects (a delete that died between its
         transaction and the blob removal) lose their blob and become ``deleted``. Keep
-        ``older_than`` above your longest upload.
+        ``older_than`` above your longest upload. Safe to run at any time, from any number of
+        processes.
         """
-        cutoff = self.clock() - older_than
-        pending_failed = deletes_finished = 0
-        errors: list[str] = []
-        seen: set[str] = set()
-        for status in (ObjectStatus.PENDING, ObjectStatus.DELETING):
-            limit = self.clock() if status is ObjectStatus.DELETING else cutoff
-            while True:
-                batch = [
-                    o
-                    for o in self._repository.objects_in_status(status, limit, _BATCH)
-                    if o.id not in seen
-                ]
-                if not batch:
-                    break
-                for obj in batch:
-                    seen.add(obj.id)
-                    try:
-                        self._storage.delete(obj.key)
-                    except StorageError as exc:
-                        errors.append(f"{obj.id}: {exc}")
-                        continue
-                    if status is ObjectStatus.PENDING:
-                        self._repository.mark_object_failed(obj.id, self.clock())
-                        pending_failed += 1
-                    else:
-                        self._repository.finish_delete([obj.id], self.clock())
-                        deletes_finished += 1
-        return ReconcileReport(
-            pending_failed=pending_failed,
-            deletes_finished=deletes_finished,
-            blobs_removed=pending_failed + deletes_finished,
-            errors=tuple(errors),
+        return reconcile(self._repository, self._storage, self.clock, older_than)
+
+    def verify(
+        self,
+        *,
+        checksums: bool = True,
+        progress: Callable[[VerifyProgress], object] | None = None,
+        max_findings: int = 1000,
+    ) -> VerifyReport:
+        """Check the whole catalog against its storage and report what is wrong; read-only.
+
+        Every ``stored`` object must have its blob with the recorded size and (when
+        ``checksums``, streamed through sha256) content, and belong to a live asset; every
+        blob must be claimed by a ``pending``/``stored``/``deleting`` row. Rows and blobs are
+        walked in batches of 500, so memory stays bounded; ``progress`` is called after each
+        batch. At most ``max_findings`` findings are kept; ``counts`` is always exact.
+        Raises :class:`StorageError` if the storage cannot be read.
+        """
+        return verify(
+            self._repository,
+            self._storage,
+            checksums=bool(checksums),
+            progress=progress,
+            max_findings=max_findings,
         )
+
+    def purge(self, older_than: dt.timedelta, *, actor: str | None = None) -> PurgeReport:
+        """Hard-delete the rows of assets deleted more than ``older_than`` ago (and of
+        ingests that failed that long ago). Their blobs are already gone.
+
+        Each purged asset gets a last ``purged`` event with its size and sha256; the audit
+        trail itself is kept. Objects still ``deleting`` are left for :meth:`reconcile`.
+        Idempotent: a second run purges nothing.
+        """
+        return purge(self._repository, self.clock, older_than, optional_host_id(actor, "actor"))
 
 
 def _plausible_id(asset_id: object) -> bool:

@@ -14,13 +14,18 @@ __all__ = [
     "AssetEvent",
     "AssetType",
     "Download",
+    "FindingKind",
     "ObjectStatus",
     "Page",
     "PresignBatch",
     "PresignedUrl",
+    "PurgeReport",
     "ReconcileReport",
     "SourceTool",
     "StorageObject",
+    "VerifyFinding",
+    "VerifyProgress",
+    "VerifyReport",
 ]
 
 
@@ -165,3 +170,78 @@ class ReconcileReport:
     deletes_finished: int = 0
     blobs_removed: int = 0
     errors: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class PurgeReport:
+    """What :meth:`AssetCatalog.purge` removed for good."""
+
+    assets_purged: int = 0
+    """Soft-deleted asset rows removed (each leaves a ``purged`` event)."""
+    objects_purged: int = 0
+    """``deleted`` and ``failed`` storage-object rows removed."""
+
+
+class FindingKind(StrEnum):
+    """What :meth:`AssetCatalog.verify` can find wrong."""
+
+    MISSING_BLOB = "missing_blob"
+    """A stored object (a live asset's bytes) has no blob."""
+    SIZE_MISMATCH = "size_mismatch"
+    """The blob's size differs from the recorded ``size_bytes``."""
+    CHECKSUM_MISMATCH = "checksum_mismatch"
+    """The blob's sha256 differs from the recorded one."""
+    ORPHAN_BLOB = "orphan_blob"
+    """A blob that no ``pending``/``stored``/``deleting`` row claims."""
+    BROKEN_ROW = "broken_row"
+    """A live asset whose object is not ``stored``, or a stored object with no live asset."""
+
+
+@attrs.frozen
+class VerifyFinding:
+    """One thing :meth:`AssetCatalog.verify` found wrong."""
+
+    kind: FindingKind
+    key: str
+    """The blob's storage key."""
+    object_id: str | None = None
+    """The ``storage_objects`` row concerned (None for a blob no row knows)."""
+    detail: str = ""
+
+
+@attrs.frozen
+class VerifyProgress:
+    """Passed to ``verify(progress=...)`` after each batch."""
+
+    phase: str
+    """``"rows"`` (checking each object row against its blob) or ``"blobs"`` (looking for
+    blobs no row claims)."""
+    done: int
+    """Rows, or blobs, checked so far in this phase."""
+    findings: int
+    """Findings so far, both phases."""
+
+
+@attrs.frozen
+class VerifyReport:
+    """What :meth:`AssetCatalog.verify` checked and found. ``ok`` when nothing is wrong."""
+
+    objects_checked: int = 0
+    blobs_checked: int = 0
+    bytes_hashed: int = 0
+    counts: Mapping[FindingKind, int] = attrs.field(factory=dict)
+    """Findings per kind (exact, however many)."""
+    findings: tuple[VerifyFinding, ...] = ()
+    """The findings themselves, at most ``max_findings`` of them."""
+    in_flight: int = 0
+    """Objects still ``pending`` or ``deleting`` (work for ``reconcile()``; not findings)."""
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was found wrong."""
+        return not any(self.counts.values())
+
+    @property
+    def total(self) -> int:
+        """Number of findings, all kinds."""
+        return sum(self.counts.values())

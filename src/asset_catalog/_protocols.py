@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
-from typing import IO, Protocol, runtime_checkable
+from typing import IO, NamedTuple, Protocol, runtime_checkable
 
 from ._models import Asset, AssetEvent, ObjectStatus, StorageObject
 from ._query import AssetQuery, Position
 
-__all__ = ["AssetRepository", "BlobStorage", "DeleteResult"]
+__all__ = ["AssetRepository", "BlobStorage", "DeleteResult", "ObjectEntry"]
+
+
+class ObjectEntry(NamedTuple):
+    """A storage object row and the state of the asset that owns it (for ``verify``)."""
+
+    object: StorageObject
+    asset_live: bool | None
+    """True: a live asset owns it; False: a soft-deleted one; None: no asset row."""
 
 
 class DeleteResult(Protocol):
@@ -112,6 +120,21 @@ class AssetRepository(Protocol):
     ) -> list[StorageObject]:
         """Objects in ``status`` created before a time (for ``reconcile``)."""
 
+    def objects_after(self, after_id: str | None, limit: int) -> list[ObjectEntry]:
+        """Up to ``limit`` storage objects of every tenant and status with an id greater than
+        ``after_id``, in id order, each with the state of its asset (for ``verify``)."""
+
+    def get_objects(self, object_ids: Sequence[str]) -> list[StorageObject]:
+        """The storage objects among ``object_ids`` (any tenant, any status), in one query."""
+
+    def purge_deleted(
+        self, before: dt.datetime, limit: int, at: dt.datetime, actor: str | None
+    ) -> tuple[int, int]:
+        """In one transaction: hard-delete up to ``limit`` storage objects that have been
+        ``deleted`` or ``failed`` since before ``before``, with the soft-deleted assets that
+        own them, appending a ``purged`` event for each asset (the audit trail stays).
+        Returns ``(assets purged, objects purged)``; ``(0, 0)`` when nothing is left."""
+
     def events_for(self, tenant_id: str, asset_id: str) -> list[AssetEvent]:
         """The audit trail of one asset, oldest first."""
 
@@ -144,7 +167,9 @@ class BlobStorage(Protocol):
         """The size in bytes of a blob."""
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
-        """Every key under ``prefix`` (relative to the storage root)."""
+        """Every key under ``prefix`` (relative to the storage root), lazily: ``verify()``
+        walks whole buckets with it, so an implementation should not list everything at
+        once."""
 
     def sign(
         self,

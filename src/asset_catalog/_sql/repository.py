@@ -15,6 +15,8 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    delete,
+    exists,
     false,
     func,
     insert,
@@ -26,6 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from .._ids import new_id
 from .._models import Asset, AssetEvent, ObjectStatus, StorageObject
+from .._protocols import ObjectEntry
 from .._query import AssetQuery, Position
 from ..exceptions import AssetNotFound, RepositoryError
 from .errors import is_lock_error, translate_driver_errors, translate_errors
@@ -447,7 +450,96 @@ class SqlRepository:
         with self._read() as conn:
             return [object_from_row(row) for row in conn.execute(stmt).mappings()]
 
+    def objects_after(self, after_id: str | None, limit: int) -> list[ObjectEntry]:
+        o, a = self._tables.objects, self._tables.assets
+        stmt = (
+            select(o, a.c.id.label("_asset_id"), a.c.deleted_at.label("_asset_deleted_at"))
+            .select_from(o.outerjoin(a, a.c.storage_object_id == o.c.id))
+            .order_by(o.c.id)
+            .limit(limit)
+        )
+        if after_id is not None:
+            stmt = stmt.where(o.c.id > after_id)
+        with self._read() as conn:
+            return [
+                ObjectEntry(
+                    object_from_row(row),
+                    None if row["_asset_id"] is None else row["_asset_deleted_at"] is None,
+                )
+                for row in conn.execute(stmt).mappings()
+            ]
+
+    def get_objects(self, object_ids: Sequence[str]) -> list[StorageObject]:
+        ids = _findable(object_ids)
+        if not ids:
+            return []
+        o = self._tables.objects
+        with self._read() as conn:
+            return [
+                object_from_row(row)
+                for row in conn.execute(select(o).where(o.c.id.in_(ids))).mappings()
+            ]
+
     # -- writes ---------------------------------------------------------------------------
+
+    def purge_deleted(
+        self, before: dt.datetime, limit: int, at: dt.datetime, actor: str | None
+    ) -> tuple[int, int]:
+        a, o, e = self._tables.assets, self._tables.objects, self._tables.events
+        gone = (ObjectStatus.DELETED.value, ObjectStatus.FAILED.value)
+
+        def work(conn: Connection) -> tuple[int, int]:
+            # created_at <= deleted_at, so the (status, created_at) index narrows the search.
+            object_ids = list(
+                conn.execute(
+                    select(o.c.id)
+                    .where(
+                        o.c.status.in_(gone),
+                        o.c.created_at < before,
+                        o.c.deleted_at < before,
+                        # never an object a live asset still points at (verify() reports those)
+                        ~exists().where(a.c.storage_object_id == o.c.id, a.c.deleted_at.is_(None)),
+                    )
+                    .order_by(o.c.created_at, o.c.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                ).scalars()
+            )
+            if not object_ids:
+                return 0, 0
+            # DELETE ... RETURNING: a concurrent purge of the same rows gets nothing back,
+            # so each asset's ``purged`` event is written exactly once.
+            purged = conn.execute(
+                delete(a)
+                .where(a.c.storage_object_id.in_(object_ids), a.c.deleted_at.is_not(None))
+                .returning(a.c.id, a.c.tenant_id, a.c.size_bytes, a.c.sha256, a.c.deleted_at)
+            ).all()
+            if purged:
+                conn.execute(
+                    insert(e),
+                    [
+                        {
+                            "id": new_id(),
+                            "tenant_id": row.tenant_id,
+                            "asset_id": row.id,
+                            "event": "purged",
+                            "actor": actor,
+                            "at": max(at, row.deleted_at + _ONE_MICROSECOND),
+                            "details": {
+                                "size_bytes": row.size_bytes,
+                                "sha256": row.sha256,
+                                "deleted_at": row.deleted_at.isoformat(),
+                            },
+                        }
+                        for row in purged
+                    ],
+                )
+            objects = conn.execute(
+                delete(o).where(o.c.id.in_(object_ids), o.c.status.in_(gone))
+            ).rowcount
+            return len(purged), objects
+
+        return self._write(work)
 
     def add_events(self, events: Sequence[AssetEvent]) -> None:
         """Append events about live assets; :class:`AssetNotFound` (and nothing recorded) if

@@ -174,15 +174,19 @@ class FsspecStorage:
             return int(self._fs.size(path))
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        """Every key under ``prefix``, directory by directory in name order, one listing at a
+        time (memory stays bounded by the largest directory: one tenant's day)."""
         base = self._root + ("/" + prefix.strip("/") if prefix else "")
         self._forget(base)
+        start = len(self._fs._strip_protocol(self._root).rstrip("/")) + 1
         with _translate("list", prefix or "/"):
             if not self._fs.exists(base):
                 return
-            paths = self._fs.find(base)
-        start = len(self._fs._strip_protocol(self._root).rstrip("/")) + 1
-        for path in sorted(paths):
-            yield self._fs._strip_protocol(path)[start:]
+            for directory, dirs, files in self._fs.walk(base, on_error="raise"):
+                dirs.sort()  # walk() descends in this order
+                for name in sorted(files):
+                    yield f"{directory.rstrip('/')}/{name}"[start:]
+                self._forget(directory)  # keep s3fs's listing cache from growing
 
     def sign(
         self,

@@ -306,6 +306,81 @@ class RepositoryContract:
         ]
         assert repository.objects_in_status(ObjectStatus.DELETING, cut, 10) == []
 
+    def test_objects_after_walks_every_object_in_id_order(
+        self, repository: AssetRepository
+    ) -> None:
+        """objects_after pages through all objects of all tenants and statuses by id, each
+        with the state of its asset (live, deleted or none)."""
+        live = _stored(repository, "tenant-a")
+        gone = _stored(repository, "tenant-b")
+        repository.mark_deleted("tenant-b", [gone.id], BASE_TIME, None)
+        pending = make_object("tenant-c")
+        repository.add_pending_object(pending)
+        expected = {
+            live.storage_object_id: (ObjectStatus.STORED, True),
+            gone.storage_object_id: (ObjectStatus.DELETING, False),
+            pending.id: (ObjectStatus.PENDING, None),
+        }
+        seen: list[str] = []
+        after: str | None = None
+        while page := repository.objects_after(after, 2):
+            assert len(page) <= 2
+            for entry in page:
+                assert (entry.object.status, entry.asset_live) == expected[entry.object.id]
+                seen.append(entry.object.id)
+            after = page[-1].object.id
+        assert seen == sorted(expected)
+        assert repository.objects_after(max(expected), 10) == []
+
+    def test_get_objects_reads_a_batch_of_any_tenant(self, repository: AssetRepository) -> None:
+        """get_objects returns the rows among the ids, whatever their tenant or status."""
+        a = _stored(repository, "tenant-a")
+        pending = make_object("tenant-b")
+        repository.add_pending_object(pending)
+        got = repository.get_objects([a.storage_object_id, pending.id, "nope", "x\x00y"])
+        assert sorted(o.id for o in got) == sorted([a.storage_object_id, pending.id])
+        assert repository.get_objects([]) == []
+
+    def test_purge_deleted_removes_old_rows_and_keeps_the_trail(
+        self, repository: AssetRepository
+    ) -> None:
+        """purge_deleted hard-deletes deleted assets and deleted/failed objects past the cut,
+        once, with a `purged` event after the trail; live, recent and `deleting` rows stay."""
+        old, recent, live, unfinished = (_stored(repository) for _ in range(4))
+        for asset, at in ((old, BASE_TIME), (recent, BASE_TIME + dt.timedelta(days=30))):
+            repository.mark_deleted("tenant-a", [asset.id], at, "user:1")
+            repository.finish_delete([asset.storage_object_id], at)
+        repository.mark_deleted("tenant-a", [unfinished.id], BASE_TIME, None)  # still deleting
+        failed = make_object()
+        repository.add_pending_object(failed)
+        repository.mark_object_failed(failed.id, BASE_TIME)
+        cut = BASE_TIME + dt.timedelta(days=7)
+        now = BASE_TIME + dt.timedelta(days=37)
+
+        assert repository.purge_deleted(cut, 100, now, "retention") == (1, 2)
+        assert repository.get_object(old.storage_object_id) is None
+        assert repository.get_object(failed.id) is None
+        for kept in (recent, unfinished, live):
+            assert repository.get_object(kept.storage_object_id) is not None
+        assert repository.get_asset("tenant-a", live.id) == live
+        trail = repository.events_for("tenant-a", old.id)
+        assert [e.event for e in trail] == ["created", "deleted", "purged"]
+        assert trail[-1].actor == "retention"
+        assert trail[-1].details["sha256"] == old.sha256
+        assert trail[-1].details["size_bytes"] == old.size_bytes
+        assert repository.purge_deleted(cut, 100, now, None) == (0, 0)
+        # The purged asset's idempotency key and id are simply unknown now.
+        assert list(repository.mark_deleted("tenant-a", [old.id], now, None).missing) == [old.id]
+
+    def test_purge_deleted_works_in_batches(self, repository: AssetRepository) -> None:
+        """purge_deleted removes at most ``limit`` objects per call."""
+        assets = [_stored(repository) for _ in range(5)]
+        repository.mark_deleted("tenant-a", [a.id for a in assets], BASE_TIME, None)
+        repository.finish_delete([a.storage_object_id for a in assets], BASE_TIME)
+        cut = BASE_TIME + dt.timedelta(days=1)
+        counts = [repository.purge_deleted(cut, 2, cut, None) for _ in range(4)]
+        assert counts == [(2, 2), (2, 2), (1, 1), (0, 0)]
+
     def test_conversation_ids_are_live_and_scoped(self, repository: AssetRepository) -> None:
         """asset_ids_in_conversation lists only the tenant's live assets of it."""
         keep = _stored(repository, conversation_id="c1")
