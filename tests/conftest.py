@@ -309,3 +309,13 @@ def local_catalog(
 ) -> AssetCatalog:
     """The embedded default only: SQLite and local files."""
     return AssetCatalog(repository=sqlite_repository, storage=local_storage, signer=signer)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the fault-injection figure (docs/reliability.md quotes it)."""
+    from faults import SURVIVED
+
+    if SURVIVED:
+        total = sum(SURVIVED.values())
+        per = ", ".join(f"{name}: {n}" for name, n in sorted(SURVIVED.items()))
+        terminalreporter.write_line(f"fault points injected and survived: {total} ({per})")
