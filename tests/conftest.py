@@ -312,10 +312,8 @@ def local_catalog(
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print the fault-injection figure (docs/reliability.md quotes it)."""
-    from faults import SURVIVED
+    """Print the reliability figures (docs/reliability.md quotes them)."""
+    from figures import summary_lines
 
-    if SURVIVED:
-        total = sum(SURVIVED.values())
-        per = ", ".join(f"{name}: {n}" for name, n in sorted(SURVIVED.items()))
-        terminalreporter.write_line(f"fault points injected and survived: {total} ({per})")
+    for line in summary_lines():
+        terminalreporter.write_line(line)

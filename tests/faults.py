@@ -149,7 +149,3 @@ def fault_points(calls: list[str]) -> list[tuple[int, str]]:
         for mode in WRITE_ONLY_MODES
     ]
     return points
-
-
-#: What the suite injected and survived, per backend (printed at the end of the run).
-SURVIVED: dict[str, int] = {}

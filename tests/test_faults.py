@@ -33,7 +33,8 @@ from asset_catalog import (
     ObjectStatus,
     UrlSigner,
 )
-from faults import SURVIVED, FaultPlan, FaultyRepository, FaultyStorage, ProcessDeath, fault_points
+from faults import FaultPlan, FaultyRepository, FaultyStorage, ProcessDeath, fault_points
+from figures import FAULT_POINTS, record_verify
 from images import png_bytes
 
 T0 = dt.datetime(2026, 4, 1, 9, 0, 0, tzinfo=dt.UTC)
@@ -248,6 +249,7 @@ def assert_consistent(catalog: AssetCatalog, where: str) -> None:
         left = catalog.repository.objects_in_status(status, FAR_FUTURE, 10)
         assert left == [], f"{where}: {status.value} rows left: {left}"
     report = catalog.verify()
+    record_verify("fault injection", report)
     assert report.ok, f"{where}: verify found {report.findings}"
     assert report.in_flight == 0, where
 
@@ -317,7 +319,7 @@ def survive_every_fault(
 
 
 def _count(backend: str, points: int) -> None:
-    SURVIVED[backend] = SURVIVED.get(backend, 0) + points
+    FAULT_POINTS[backend] += points
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)

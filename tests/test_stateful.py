@@ -56,6 +56,7 @@ from asset_catalog._models import ReconcileReport
 from asset_catalog._protocols import BlobStorage
 from asset_catalog._sql.repository import SqlRepository
 from conftest import new_test_schema_name
+from figures import STATEFUL_EXAMPLES, record_verify
 from images import gif_bytes, png_bytes
 from strategies import AGENT_KEYS, BASE_TIME, CONVERSATIONS, MESSAGES, MIME_PREFIXES
 
@@ -112,6 +113,9 @@ class ModelAsset:
     width: int | None
     height: int | None
     deleted: bool = False
+    deleted_at: dt.datetime | None = None
+    purged: bool = False
+    """Hard-deleted by ``purge``: no rows left but the audit trail."""
 
     @property
     def sha256(self) -> str:
@@ -313,6 +317,17 @@ class CatalogMachine(RuleBasedStateMachine):
         return FsspecStorage(LocalFileSystem(), root)
 
     def teardown(self) -> None:
+        try:
+            report = self.catalog.verify()
+            backend = f"{self.repository.engine.dialect.name} + {self.storage_kind}"
+            record_verify("stateful", report)
+            STATEFUL_EXAMPLES[backend] += 1
+            assert report.ok, report.findings
+            assert report.objects_checked == sum(not a.purged for a in self.model.assets.values())
+        finally:
+            self._teardown_backends()
+
+    def _teardown_backends(self) -> None:
         try:
             self.drop_repository()
         finally:
@@ -603,10 +618,16 @@ class CatalogMachine(RuleBasedStateMachine):
             with pytest.raises(AssetNotFound):
                 self.catalog.delete(tenant, asset_id)
             return
+        if expected.purged:
+            with pytest.raises(AssetNotFound):
+                self.catalog.delete(tenant, asset_id)
+            event("delete of a purged asset")
+            return
         assert self.catalog.delete(tenant, asset_id) is (not expected.deleted)
         event("delete of a deleted asset" if expected.deleted else "delete of a live asset")
         if not expected.deleted:
             expected.deleted = True
+            expected.deleted_at = self.clock.now
             self.unchecked_deletes.append(expected)
 
     @rule(tenant=tenants, conversation_id=st.sampled_from(CONVERSATIONS))
@@ -617,6 +638,7 @@ class CatalogMachine(RuleBasedStateMachine):
         assert self.catalog.delete_conversation(tenant, conversation_id) == len(doomed)
         for a in doomed:
             a.deleted = True
+            a.deleted_at = self.clock.now
         self.unchecked_deletes.extend(doomed)
 
     @rule(tenant=tenants, asset_id=st.uuids().map(str))
@@ -637,6 +659,30 @@ class CatalogMachine(RuleBasedStateMachine):
         """Reconcile a healthy catalog, with or without a grace period: nothing to repair."""
         self.changed = True
         assert self.catalog.reconcile(older_than=older_than) == ReconcileReport()
+
+    @precondition(lambda self: any(a.deleted and not a.purged for a in self.model.assets.values()))
+    @rule(
+        older_than=st.sampled_from([dt.timedelta(0), dt.timedelta(microseconds=500)]),
+        tick=ticks,
+    )
+    def purge(self, older_than: dt.timedelta, tick: int) -> None:
+        """Purge deleted assets past retention: exactly those go, each trail ends `purged`."""
+        self.changed = True
+        self.clock.advance(tick)
+        cut = self.clock.now - older_than
+        doomed = [
+            a
+            for a in self.model.assets.values()
+            if a.deleted and not a.purged and a.deleted_at is not None and a.deleted_at < cut
+        ]
+        report = self.catalog.purge(older_than)
+        assert (report.assets_purged, report.objects_purged) == (len(doomed), len(doomed))
+        event(f"purge removed {'some' if doomed else 'nothing'}")
+        for a in doomed:
+            a.purged = True
+            trail = self.catalog.events(a.tenant, a.id)
+            assert [e.event for e in trail][-2:] == ["deleted", "purged"]
+            assert trail[-1].details["sha256"] == a.sha256
 
     # -- invariants -----------------------------------------------------------------------
 
@@ -674,6 +720,7 @@ class CatalogMachine(RuleBasedStateMachine):
         ) == sorted(
             (a.id, a.tenant, a.object_id, a.message_id, a.deleted)
             for a in self.model.assets.values()
+            if not a.purged
         )
         storage = self.catalog.storage
         keys = list(storage.iter_keys())
@@ -682,9 +729,12 @@ class CatalogMachine(RuleBasedStateMachine):
         assert {row.status for row in rows.values()} <= {"stored", "deleted"}
         assert set(keys) == {row.key for row in rows.values() if row.status == "stored"}
         live = [a for a in self.model.assets.values() if not a.deleted]
-        assert len(rows) == len(self.model.assets)
+        assert len(rows) == sum(not a.purged for a in self.model.assets.values())
         assert sum(row.status == "stored" for row in rows.values()) == len(live)
         for a in self.model.assets.values():
+            if a.purged:
+                assert a.object_id not in rows
+                continue
             row = rows[a.object_id]
             assert row.tenant_id == a.tenant
             if a.deleted:
