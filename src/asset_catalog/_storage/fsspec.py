@@ -174,12 +174,21 @@ class FsspecStorage:
             return int(self._fs.size(path))
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
-        """Every key under ``prefix``, directory by directory in name order, one listing at a
-        time (memory stays bounded by the largest directory: one tenant's day)."""
+        """Every key under ``prefix``, in name order, one directory listing at a time.
+
+        Memory is bounded by the largest directory (one tenant's day), not by the store:
+        local directories are read with ``os.scandir`` (names only), others with fsspec's
+        ``walk``, forgetting each listing once it has been yielded.
+        """
         base = self._root + ("/" + prefix.strip("/") if prefix else "")
         self._forget(base)
         start = len(self._fs._strip_protocol(self._root).rstrip("/")) + 1
         with _translate("list", prefix or "/"):
+            if self._is_local:
+                if os.path.isdir(base):
+                    for path in _scan(base):
+                        yield path[start:]
+                return
             if not self._fs.exists(base):
                 return
             for directory, dirs, files in self._fs.walk(base, on_error="raise"):
@@ -227,6 +236,18 @@ def _abandon(handle: Any) -> None:
         return
     with suppress(Exception):
         handle.close()
+
+
+def _scan(directory: str) -> Iterator[str]:
+    """File paths under a local directory, depth first in name order; names only in memory."""
+    with os.scandir(directory) as entries:
+        listing = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in entries)
+    for name, is_dir in listing:
+        path = f"{directory}/{name}"
+        if is_dir:
+            yield from _scan(path)
+        else:
+            yield path
 
 
 def _protocols(fs: AbstractFileSystem) -> set[str]:
