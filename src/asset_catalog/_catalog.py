@@ -1,39 +1,34 @@
-"""The facade: the one object a host needs."""
+"""The facade: the one object a host needs.
+
+Ingest lives in :mod:`._ingest`, downloads in :mod:`._downloads` and the maintenance calls
+in :mod:`._maintenance`; this module holds the catalog itself, reads, links and deletes.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Literal, cast
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
-from ._content.filenames import clean_filename, content_disposition
-from ._content.mimetypes import extension_for, resolve_mime
-from ._content.sniff import Sniffed, sniff
-from ._headers import choose_disposition, download_headers
-from ._ids import from_micros, new_id, to_micros, utcnow
+from ._downloads import DownloadsMixin
+from ._ids import from_micros, to_micros, utcnow
+from ._ingest import IngestMixin
 from ._inputs import (
     aware_datetime,
-    chunks_of,
-    decode_image,
     enum_value,
     host_id,
-    json_metadata,
+    id_list,
     optional_host_id,
+    plausible_id,
 )
-from ._keys import object_key
 from ._maintenance import purge, reconcile, verify
 from ._models import (
     Asset,
     AssetEvent,
     AssetType,
-    Download,
-    ObjectStatus,
     Page,
-    PresignBatch,
-    PresignedUrl,
     PurgeReport,
     ReconcileReport,
     SourceTool,
@@ -44,30 +39,17 @@ from ._models import (
 from ._protocols import AssetRepository, BlobStorage
 from ._query import AssetQuery, Position
 from ._signing import UrlSigner
-from ._streams import Meter, read_head
-from .exceptions import (
-    AssetCatalogError,
-    AssetNotFound,
-    DuplicateKeyError,
-    InvalidContent,
-    InvalidCursor,
-    InvalidInput,
-    SignatureError,
-    StorageError,
-)
+from .exceptions import AssetNotFound, InvalidCursor, InvalidInput, SignatureError
 
 __all__ = ["AssetCatalog"]
 
 DEFAULT_MAX_BYTES = 1024**3
 MAX_LIST_LIMIT = 500
-MAX_PRESIGN_BATCH = 100
-MAX_EXPIRES_IN = 7 * 24 * 3600
 _BATCH = 500
-_IMAGE_FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "webp": "webp", "gif": "gif"}
 
 
 @attrs.define
-class AssetCatalog:
+class AssetCatalog(IngestMixin, DownloadsMixin):
     """A tenant-scoped catalog of agent-generated images and files.
 
     Build one with :func:`~asset_catalog.open_catalog`, or pass the collaborators::
@@ -102,321 +84,6 @@ class AssetCatalog:
         """Release the repository's connections."""
         self._repository.close()
 
-    # -- ingest ---------------------------------------------------------------------------
-
-    def ingest_image(
-        self,
-        tenant_id: str,
-        image: Any,
-        *,
-        conversation_id: str | None = None,
-        tool_call_id: str | None = None,
-        response_id: str | None = None,
-        message_id: str | None = None,
-        agent_key: str | None = None,
-        user_id: str | None = None,
-        format: str | None = None,
-        quality: str | None = None,
-        background: str | None = None,
-        size: str | None = None,
-        revised_prompt: str | None = None,
-        filename: str | None = None,
-        source_tool: SourceTool | str = SourceTool.IMAGE_GENERATION,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> Asset:
-        """Catalogue an image: bytes, base64 text (as ``image_generation`` returns it) or a
-        binary stream.
-
-        The bytes must really be a PNG, JPEG, WebP or GIF (checked by structure, not by
-        name); width and height come from the header. Idempotent on
-        ``(tenant_id, tool_call_id)``: the same tool call returns the same asset and writes
-        no second blob. ``format`` (png/jpeg/webp), ``quality``, ``background``, ``size`` and
-        ``revised_prompt`` are recorded in the metadata; a ``format`` that disagrees with the
-        bytes is refused.
-        """
-        tenant = host_id(tenant_id, "tenant_id")
-        tool_call = optional_host_id(tool_call_id, "tool_call_id")
-        meta = json_metadata(metadata)
-        for name, value in (
-            ("quality", quality),
-            ("background", background),
-            ("size", size),
-            ("revised_prompt", revised_prompt),
-        ):
-            if value is not None:
-                if not isinstance(value, str) or len(value) > 32_000:
-                    raise InvalidInput(name, "must be a string of at most 32000 characters")
-                meta[name] = value
-        declared_format: str | None = None
-        if format is not None:
-            if not isinstance(format, str) or format.lower() not in _IMAGE_FORMATS:
-                raise InvalidInput("format", "must be one of png, jpeg, webp, gif")
-            declared_format = _IMAGE_FORMATS[format.lower()]
-        if isinstance(image, str):
-            chunks = chunks_of(decode_image(image, self.max_bytes), "image", self.max_bytes)
-        else:
-            chunks = chunks_of(image, "image", self.max_bytes)
-        return self._ingest(
-            tenant,
-            chunks,
-            field="image",
-            require_image=True,
-            declared_format=declared_format,
-            filename=clean_filename(filename) if filename is not None else None,
-            declared_mime=None,
-            idempotency_key=f"image_generation:{tool_call}" if tool_call else None,
-            source_tool=enum_value(SourceTool, source_tool, "source_tool")
-            or SourceTool.IMAGE_GENERATION,
-            metadata=meta,
-            ids={
-                "conversation_id": conversation_id,
-                "tool_call_id": tool_call,
-                "response_id": response_id,
-                "message_id": message_id,
-                "agent_key": agent_key,
-                "user_id": user_id,
-            },
-        )
-
-    def ingest_container_file(
-        self,
-        tenant_id: str,
-        content: Any,
-        *,
-        container_id: str,
-        file_id: str,
-        filename: str,
-        conversation_id: str | None = None,
-        response_id: str | None = None,
-        tool_call_id: str | None = None,
-        message_id: str | None = None,
-        agent_key: str | None = None,
-        user_id: str | None = None,
-        mime_type: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> Asset:
-        """Catalogue a Code Interpreter container file, streamed (bytes, a binary file
-        object or an iterable of chunks), never held whole in memory.
-
-        The filename is checked (a path prefix such as ``/mnt/data/`` is dropped; traversal,
-        control and bidi characters are refused); the type comes from the content first, the
-        extension second and the declared ``mime_type`` last. An image file becomes an
-        ``image`` asset with its dimensions. Idempotent on
-        ``(tenant_id, container_id, file_id)``.
-        """
-        tenant = host_id(tenant_id, "tenant_id")
-        container = host_id(container_id, "container_id")
-        file = host_id(file_id, "file_id")
-        return self._ingest(
-            tenant,
-            chunks_of(content, "content", self.max_bytes),
-            field="content",
-            require_image=False,
-            declared_format=None,
-            filename=clean_filename(filename),
-            declared_mime=mime_type,
-            idempotency_key=f"code_interpreter:{len(container)}:{container}:{file}",
-            source_tool=SourceTool.CODE_INTERPRETER,
-            metadata=json_metadata(metadata),
-            ids={
-                "conversation_id": conversation_id,
-                "tool_call_id": tool_call_id,
-                "response_id": response_id,
-                "message_id": message_id,
-                "agent_key": agent_key,
-                "user_id": user_id,
-                "container_id": container,
-                "openai_file_id": file,
-            },
-        )
-
-    def ingest_upload(
-        self,
-        tenant_id: str,
-        content: Any,
-        *,
-        filename: str,
-        user_id: str | None = None,
-        conversation_id: str | None = None,
-        message_id: str | None = None,
-        openai_file_id: str | None = None,
-        mime_type: str | None = None,
-        idempotency_key: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> Asset:
-        """Catalogue a file a user uploaded (same checks as container files).
-
-        Pass an ``idempotency_key`` (e.g. the upload request id) to make retries safe.
-        """
-        tenant = host_id(tenant_id, "tenant_id")
-        key = optional_host_id(idempotency_key, "idempotency_key")
-        return self._ingest(
-            tenant,
-            chunks_of(content, "content", self.max_bytes),
-            field="content",
-            require_image=False,
-            declared_format=None,
-            filename=clean_filename(filename),
-            declared_mime=mime_type,
-            idempotency_key=f"user_upload:{key}" if key else None,
-            source_tool=SourceTool.USER_UPLOAD,
-            metadata=json_metadata(metadata),
-            ids={
-                "conversation_id": conversation_id,
-                "message_id": message_id,
-                "user_id": user_id,
-                "openai_file_id": openai_file_id,
-            },
-        )
-
-    def _ingest(
-        self,
-        tenant_id: str,
-        chunks: Iterator[bytes],
-        *,
-        field: str,
-        require_image: bool,
-        declared_format: str | None,
-        filename: str | None,
-        declared_mime: str | None,
-        idempotency_key: str | None,
-        source_tool: SourceTool,
-        metadata: dict[str, Any],
-        ids: Mapping[str, str | None],
-    ) -> Asset:
-        host_ids = {name: optional_host_id(value, name) for name, value in ids.items()}
-        if declared_mime is not None and not isinstance(declared_mime, str):
-            raise InvalidInput("mime_type", "must be a string")
-
-        # Long keys (up to three 255-character host ids) are hashed, so every key fits any
-        # database's index entry limit (PostgreSQL's is ~2.7 kB).
-        if idempotency_key is not None and len(idempotency_key.encode("utf-8")) > 255:
-            digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()
-            idempotency_key = f"sha256:{digest}"
-
-        # (1) A known idempotency key returns the existing asset: no second blob.
-        if idempotency_key is not None:
-            existing = self._repository.find_by_idempotency_key(tenant_id, idempotency_key)
-            if existing is not None:
-                return existing
-
-        head, stream = read_head(chunks, self.max_bytes, field)
-        if not head:
-            raise InvalidContent(field, "is empty")
-        sniffed = sniff(head)
-        kind = self._classify(sniffed, field, require_image, declared_format)
-        mime = (
-            sniffed.image.mime_type
-            if sniffed.image
-            else resolve_mime(sniffed, filename, declared_mime)
-        )
-        now = self.clock()
-        object_id = new_id()
-        extension = extension_for(mime)
-        name = filename if filename is not None else f"image-{object_id[:13]}.{extension}"
-        key = object_key(tenant_id, now, object_id, extension)
-
-        # (2) The pending row is durable before any byte is written.
-        self._repository.add_pending_object(
-            StorageObject(
-                id=object_id,
-                tenant_id=tenant_id,
-                key=key,
-                filename=name,
-                mime_type=mime,
-                status=ObjectStatus.PENDING,
-                created_at=now,
-            )
-        )
-        asset: Asset | None = None
-        try:
-            # (3) Stream to storage while hashing and counting.
-            meter = Meter(stream, self.max_bytes, field)
-            self._storage.write(key, meter)
-            asset = Asset(
-                id=new_id(),
-                tenant_id=tenant_id,
-                storage_object_id=object_id,
-                asset_type=kind,
-                source_tool=source_tool,
-                filename=name,
-                mime_type=mime,
-                size_bytes=meter.size,
-                sha256=meter.sha256.hexdigest(),
-                created_at=now,
-                updated_at=now,
-                width=sniffed.image.width if sniffed.image else None,
-                height=sniffed.image.height if sniffed.image else None,
-                metadata={
-                    **metadata,
-                    **({"format": sniffed.image.format} if sniffed.image else {}),
-                },
-                idempotency_key=idempotency_key,
-                **cast(Any, host_ids),
-            )
-            created = AssetEvent(
-                id=new_id(),
-                tenant_id=tenant_id,
-                asset_id=asset.id,
-                event="created",
-                at=now,
-                actor=host_ids.get("user_id") or host_ids.get("agent_key"),
-                details={"size_bytes": asset.size_bytes, "sha256": asset.sha256},
-            )
-            # (4) One transaction: object stored, asset and its event inserted.
-            self._repository.complete_ingest(asset, created)
-        except DuplicateKeyError:
-            # Lost a race on the idempotency key: the winner's asset is the answer.
-            self._abandon(key, object_id)
-            if idempotency_key is not None:
-                winner = self._repository.find_by_idempotency_key(tenant_id, idempotency_key)
-                if winner is not None:
-                    return winner
-            raise
-        except BaseException as exc:
-            # A lost connection can report an error for a transaction that did commit: the
-            # asset then exists, and this ingest succeeded after all.
-            committed = self._abandon(key, object_id)
-            if committed and asset is not None and isinstance(exc, Exception):
-                return asset
-            raise
-        return asset
-
-    @staticmethod
-    def _classify(
-        sniffed: Sniffed, field: str, require_image: bool, declared_format: str | None
-    ) -> AssetType:
-        if sniffed.image is None:
-            if require_image:
-                what = sniffed.mime_type or "unrecognised binary data"
-                raise InvalidContent(
-                    field, f"is not a PNG, JPEG, WebP or GIF image (looks like {what})"
-                )
-            return AssetType.FILE
-        if declared_format is not None and declared_format != sniffed.image.format:
-            raise InvalidContent(
-                "format", f"says {declared_format!r} but the bytes are {sniffed.image.format!r}"
-            )
-        return AssetType.IMAGE
-
-    def _abandon(self, key: str, object_id: str) -> bool:
-        """Clean up after a failed ingest: remove the blob, then mark the row ``failed``.
-
-        The row is read first. If it is ``stored``, the final transaction committed before
-        the error reached us: the blob stays and True is returned. If the row cannot be read
-        or a step fails, the row stays ``pending`` and ``reconcile()`` finishes the job; the
-        original error is what the caller sees.
-        """
-        try:
-            obj = self._repository.get_object(object_id)
-            if obj is not None and obj.status is ObjectStatus.STORED:
-                return True
-            self._storage.delete(key)
-            self._repository.mark_object_failed(object_id, self.clock())
-        except AssetCatalogError:
-            pass
-        return False
-
     # -- linking --------------------------------------------------------------------------
 
     def link_message(
@@ -437,8 +104,8 @@ class AssetCatalog:
         """
         tenant = host_id(tenant_id, "tenant_id")
         message = host_id(message_id, "message_id")
-        ids = self._id_list(asset_ids, "asset_ids")
-        calls = self._id_list(tool_call_ids, "tool_call_ids")
+        ids = id_list(asset_ids, "asset_ids")
+        calls = id_list(tool_call_ids, "tool_call_ids")
         response = optional_host_id(response_id, "response_id")
         if not ids and not calls and response is None:
             raise InvalidInput("asset_ids", "give asset_ids, tool_call_ids or response_id")
@@ -453,17 +120,6 @@ class AssetCatalog:
         )
         return len(linked)
 
-    @staticmethod
-    def _id_list(values: Iterable[str] | None, field: str, limit: int = 1000) -> list[str]:
-        if values is None:
-            return []
-        if isinstance(values, str):
-            raise InvalidInput(field, "must be a list of ids, not a single string")
-        ids = list(dict.fromkeys(host_id(v, field) for v in values))
-        if len(ids) > limit:
-            raise InvalidInput(field, f"at most {limit} ids per call")
-        return ids
-
     # -- reads ----------------------------------------------------------------------------
 
     def get(self, tenant_id: str, asset_id: str) -> Asset:
@@ -475,7 +131,7 @@ class AssetCatalog:
         return asset
 
     def _lookup(self, tenant_id: str, asset_id: object) -> Asset | None:
-        if not _plausible_id(asset_id):
+        if not plausible_id(asset_id):
             return None
         assert isinstance(asset_id, str)
         return self._repository.get_asset(tenant_id, asset_id)
@@ -558,212 +214,9 @@ class AssetCatalog:
     def events(self, tenant_id: str, asset_id: str) -> tuple[AssetEvent, ...]:
         """The audit trail of an asset (also after it was deleted), oldest first."""
         tenant = host_id(tenant_id, "tenant_id")
-        if not _plausible_id(asset_id):
+        if not plausible_id(asset_id):
             return ()
         return tuple(self._repository.events_for(tenant, asset_id))
-
-    # -- downloads ------------------------------------------------------------------------
-
-    def presign(
-        self,
-        tenant_id: str,
-        asset_id: str,
-        *,
-        expires_in: int = 900,
-        disposition: Literal["inline", "attachment"] | None = None,
-        actor: str | None = None,
-    ) -> PresignedUrl:
-        """A time-limited download URL for one asset (audited as ``url_issued``).
-
-        The storage's native presigning is used where it exists (S3); otherwise the URL
-        carries the catalog's signed token, to be served by a host route that calls
-        :meth:`open_signed`. Active content (HTML, SVG, JavaScript ...) is always an
-        ``attachment``.
-        """
-        tenant = host_id(tenant_id, "tenant_id")
-        key: str | None = None
-        if _may_sign_natively(self._storage):
-            # One query for the asset and its blob key.
-            pairs = (
-                self._repository.get_assets_with_keys(tenant, [asset_id])
-                if _plausible_id(asset_id)
-                else []
-            )
-            asset, key = pairs[0] if pairs else (None, None)
-        else:
-            asset = self._lookup(tenant, asset_id)
-        if asset is None:
-            raise AssetNotFound(str(asset_id))
-        seconds = self._expiry(expires_in)
-        requested = self._disposition(disposition)
-        url, event = self._issue(asset, key, seconds, requested, optional_host_id(actor, "actor"))
-        self._repository.add_events([event])
-        return url
-
-    def presign_many(
-        self,
-        tenant_id: str,
-        asset_ids: Sequence[str],
-        *,
-        expires_in: int = 900,
-        disposition: Literal["inline", "attachment"] | None = None,
-        actor: str | None = None,
-    ) -> PresignBatch:
-        """Download URLs for up to 100 assets with one repository query (thumbnail grids).
-
-        Every id gets one answer: a URL in ``urls``; or ``missing`` when it is not a live
-        asset of the tenant; or ``unsupported`` when the storage failed to sign it natively
-        (the rest of the batch is still answered). More than 100 ids is ``InvalidInput``.
-        """
-        tenant = host_id(tenant_id, "tenant_id")
-        ids = self._id_list(asset_ids, "asset_ids", limit=MAX_PRESIGN_BATCH)
-        seconds = self._expiry(expires_in)
-        requested = self._disposition(disposition)
-        who = optional_host_id(actor, "actor")
-        native = _may_sign_natively(self._storage)
-        while True:
-            found: dict[str, tuple[Asset, str | None]]
-            if native:
-                found = {
-                    a.id: (a, key) for a, key in self._repository.get_assets_with_keys(tenant, ids)
-                }
-            else:
-                found = {a.id: (a, None) for a in self._repository.get_assets(tenant, ids)}
-            urls: dict[str, PresignedUrl] = {}
-            unsupported: list[str] = []
-            events: list[AssetEvent] = []
-            for asset_id in ids:
-                if asset_id not in found or asset_id in urls or asset_id in unsupported:
-                    continue
-                asset, key = found[asset_id]
-                try:
-                    urls[asset_id], event = self._issue(asset, key, seconds, requested, who)
-                except StorageError:
-                    unsupported.append(asset_id)
-                    continue
-                events.append(event)
-            try:
-                self._repository.add_events(events)
-            except AssetNotFound:
-                # One was deleted since it was read (nothing was recorded): read them again,
-                # so it is reported missing. Each round has one live asset fewer.
-                continue
-            break
-        return PresignBatch(
-            urls=urls,
-            missing=tuple(i for i in ids if i not in found),
-            unsupported=tuple(unsupported),
-        )
-
-    @staticmethod
-    def _expiry(expires_in: object) -> int:
-        if (
-            isinstance(expires_in, bool)
-            or not isinstance(expires_in, int)
-            or not 1 <= expires_in <= MAX_EXPIRES_IN
-        ):
-            raise InvalidInput("expires_in", f"must be whole seconds from 1 to {MAX_EXPIRES_IN}")
-        return expires_in
-
-    @staticmethod
-    def _disposition(value: object) -> Literal["inline", "attachment"] | None:
-        if value is None or value == "inline" or value == "attachment":  # noqa: PLR1714 - narrows
-            return value
-        raise InvalidInput("disposition", "must be 'inline' or 'attachment'")
-
-    def _issue(
-        self,
-        asset: Asset,
-        key: str | None,
-        expires_in: int,
-        requested: Literal["inline", "attachment"] | None,
-        actor: str | None,
-    ) -> tuple[PresignedUrl, AssetEvent]:
-        """One URL for ``asset``; natively signed when the storage can sign and ``key`` (the
-        blob's key, read with the asset) is known, else a catalog token. No query here."""
-        now = self.clock()
-        disposition = choose_disposition(asset.mime_type, requested)
-        expires_at = int(now.timestamp()) + expires_in
-        native: str | None = None
-        if key is not None and _may_sign_natively(self._storage):
-            native = self._storage.sign(
-                key,
-                expires_in=expires_in,
-                filename=asset.filename,
-                content_type=asset.mime_type,
-                disposition=content_disposition(asset.filename, disposition),
-            )
-        if native is not None:
-            url = PresignedUrl(
-                url=native,
-                method="GET",
-                headers={},
-                expires_at=dt.datetime.fromtimestamp(expires_at, dt.UTC),
-                kind="native",
-            )
-        else:
-            token = self._signer.sign(
-                "download",
-                {"t": asset.tenant_id, "a": asset.id, "exp": expires_at, "d": disposition},
-            )
-            url = PresignedUrl(
-                url=self._signer.url_for(token),
-                method="GET",
-                headers={},
-                expires_at=dt.datetime.fromtimestamp(expires_at, dt.UTC),
-                kind="catalog",
-                token=token,
-            )
-        event = AssetEvent(
-            id=new_id(),
-            tenant_id=asset.tenant_id,
-            asset_id=asset.id,
-            event="url_issued",
-            at=now,
-            actor=actor,
-            details={"kind": url.kind, "expires_at": expires_at, "disposition": disposition},
-        )
-        return url, event
-
-    def open_signed(self, token: str, *, actor: str | None = None) -> Download:
-        """Serve a catalog-signed download: verify the token, then return the asset, an open
-        stream of its bytes (close it) and the response headers to send.
-
-        Raises :class:`BadSignature` / :class:`SignatureExpired` for a token to refuse and
-        :class:`AssetNotFound` when the asset is gone. Audited as ``downloaded``.
-        """
-        payload = self._signer.verify("download", token, now=self.clock().timestamp())
-        tenant, asset_id, disposition = payload.get("t"), payload.get("a"), payload.get("d")
-        if (
-            not isinstance(tenant, str)
-            or not isinstance(asset_id, str)
-            or disposition not in {"inline", "attachment"}
-        ):
-            raise InvalidInput("token", "token payload is malformed")
-        asset = self._repository.get_asset(tenant, asset_id)
-        obj = self._repository.get_object(asset.storage_object_id) if asset else None
-        if asset is None or obj is None or obj.status is not ObjectStatus.STORED:
-            raise AssetNotFound(asset_id)
-        stream = self._storage.open(obj.key)
-        try:
-            self._repository.add_events(
-                [
-                    AssetEvent(
-                        id=new_id(),
-                        tenant_id=tenant,
-                        asset_id=asset_id,
-                        event="downloaded",
-                        at=self.clock(),
-                        actor=optional_host_id(actor, "actor"),
-                    )
-                ]
-            )
-        except BaseException:
-            stream.close()
-            raise
-        return Download(
-            asset, stream, download_headers(asset, choose_disposition(asset.mime_type, disposition))
-        )
 
     # -- deletes --------------------------------------------------------------------------
 
@@ -776,7 +229,7 @@ class AssetCatalog:
         ``reconcile()``, removes the blob.
         """
         tenant = host_id(tenant_id, "tenant_id")
-        if not _plausible_id(asset_id):
+        if not plausible_id(asset_id):
             raise AssetNotFound(str(asset_id))
         result = self._repository.mark_deleted(
             tenant, [asset_id], self.clock(), optional_host_id(actor, "actor")
@@ -859,18 +312,3 @@ class AssetCatalog:
         Idempotent: a second run purges nothing.
         """
         return purge(self._repository, self.clock, older_than, optional_host_id(actor, "actor"))
-
-
-def _plausible_id(asset_id: object) -> bool:
-    """Whether a value could be an asset id at all; anything else is simply not found.
-
-    Never raises for odd text (NUL, control characters, 10 kB ids), which some databases would
-    refuse with an error of their own.
-    """
-    if not isinstance(asset_id, str):
-        raise InvalidInput("asset_id", "must be a string")
-    return 0 < len(asset_id) <= 64 and asset_id.isprintable()
-
-
-def _may_sign_natively(storage: BlobStorage) -> bool:
-    return bool(storage.can_sign)

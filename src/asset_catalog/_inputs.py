@@ -23,8 +23,10 @@ __all__ = [
     "decode_image",
     "enum_value",
     "host_id",
+    "id_list",
     "json_metadata",
     "optional_host_id",
+    "plausible_id",
 ]
 
 MAX_HOST_ID = 255
@@ -145,3 +147,26 @@ def _checked(chunks: Iterator[Any], field: str) -> Iterator[bytes]:
         if not isinstance(chunk, bytes | bytearray | memoryview):
             raise InvalidInput(field, f"chunks must be bytes, not {type(chunk).__name__}")
         yield bytes(chunk)
+
+
+def plausible_id(asset_id: object) -> bool:
+    """Whether a value could be an asset id at all; anything else is simply not found.
+
+    Never raises for odd text (NUL, control characters, 10 kB ids), which some databases would
+    refuse with an error of their own.
+    """
+    if not isinstance(asset_id, str):
+        raise InvalidInput("asset_id", "must be a string")
+    return 0 < len(asset_id) <= 64 and asset_id.isprintable()
+
+
+def id_list(values: Iterable[str] | None, field: str, limit: int = 1000) -> list[str]:
+    """A list of host ids, without duplicates, at most ``limit``; a lone string is refused."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        raise InvalidInput(field, "must be a list of ids, not a single string")
+    ids = list(dict.fromkeys(host_id(v, field) for v in values))
+    if len(ids) > limit:
+        raise InvalidInput(field, f"at most {limit} ids per call")
+    return ids
