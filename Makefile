@@ -30,10 +30,11 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-bench: $(STAMP)  ## benchmarks; figures go to docs/benchmarks.md and docs/benchmarks-scale.md
+bench: $(STAMP)  ## benchmarks; figures go to the docs/benchmarks*.md pages
 	$(BIN)/python benchmarks/ingest_list.py --write docs/benchmarks.md
 	$(BIN)/python benchmarks/concurrency_postgres.py --write docs/benchmarks-scale.md
 	$(BIN)/python benchmarks/presign_s3.py --write docs/benchmarks-presign.md
+	$(BIN)/python benchmarks/verify_scale.py --write docs/benchmarks-verify.md
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis
