@@ -34,7 +34,7 @@ bench: $(STAMP)  ## benchmarks; figures go to the docs/benchmarks*.md pages
 	$(BIN)/python benchmarks/ingest_list.py --write docs/benchmarks.md
 	$(BIN)/python benchmarks/concurrency_postgres.py --write docs/benchmarks-scale.md
 	$(BIN)/python benchmarks/presign_s3.py --write docs/benchmarks-presign.md
-	$(BIN)/python benchmarks/verify_scale.py --write docs/benchmarks-verify.md
+	$(BIN)/python benchmarks/reliability.py --write docs/benchmarks-reliability.md
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -28,6 +28,7 @@ def open_catalog(
     create_schema: bool = True,
     storage_options: Mapping[str, Any] | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    durable: bool = False,
 ) -> AssetCatalog:
     """Build a catalog from URLs, e.g. the embedded default::
 
@@ -40,10 +41,17 @@ def open_catalog(
     :class:`UrlSigner` for rotation); ``base_url`` is the host route serving
     :meth:`AssetCatalog.open_signed`. With ``create_schema`` the tables are created if
     missing (hosts that use migrations pass False).
+
+    ``durable=True`` makes a published asset survive a power loss on the embedded backends:
+    SQLite commits with ``synchronous=FULL`` and local blobs are fsynced (with their
+    directory) before the asset is published. It costs a few fsyncs per ingest (see
+    docs/reliability.md). PostgreSQL and object stores are durable on their own terms.
     """
-    repository = _repository(database_url, table_prefix)
+    repository = _repository(database_url, table_prefix, durable)
     try:
-        storage = FsspecStorage.from_url(storage_url, **dict(storage_options or {}))
+        storage = FsspecStorage.from_url(
+            storage_url, fsync=bool(durable), **dict(storage_options or {})
+        )
         signer = UrlSigner(secret, active_key_id=active_key_id, base_url=base_url)
     except ValueError as exc:
         repository.close()
@@ -59,7 +67,7 @@ def open_catalog(
     return AssetCatalog(repository=repository, storage=storage, signer=signer, max_bytes=max_bytes)
 
 
-def _repository(database_url: str, table_prefix: str) -> AssetRepository:
+def _repository(database_url: str, table_prefix: str, durable: bool) -> AssetRepository:
     try:
         url = make_url(database_url)
     except ArgumentError as exc:
@@ -69,7 +77,9 @@ def _repository(database_url: str, table_prefix: str) -> AssetRepository:
         from ._sql.sqlite import SqliteRepository
 
         return SqliteRepository(
-            url.render_as_string(hide_password=False), table_prefix=table_prefix
+            url.render_as_string(hide_password=False),
+            table_prefix=table_prefix,
+            synchronous="FULL" if durable else "NORMAL",
         )
     if backend == "postgresql":
         from ._sql.postgres import PostgresRepository, psycopg_url

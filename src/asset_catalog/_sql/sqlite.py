@@ -15,7 +15,12 @@ __all__ = ["SqliteRepository"]
 _BEGIN_OPTION = "asset_catalog_sqlite_begin"
 
 
-def _configure(engine: Engine, busy_timeout_ms: int, wal_autocheckpoint: int) -> None:
+_SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
+
+
+def _configure(
+    engine: Engine, busy_timeout_ms: int, wal_autocheckpoint: int, synchronous: str
+) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
@@ -23,7 +28,7 @@ def _configure(engine: Engine, busy_timeout_ms: int, wal_autocheckpoint: int) ->
         cursor = dbapi_conn.cursor()
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
@@ -42,8 +47,9 @@ class SqliteRepository(SqlRepository):
 
     ``url`` is a SQLAlchemy URL such as ``sqlite:///assets.db``. The connection runs in WAL
     mode with ``synchronous=NORMAL`` (durable across process crashes; a power loss may drop
-    the last transactions), ``foreign_keys=ON`` and a busy timeout; write transactions begin
-    with ``BEGIN IMMEDIATE`` and are retried on a lock error.
+    the last transactions: pass ``synchronous="FULL"`` to make every commit durable),
+    ``foreign_keys=ON`` and a busy timeout; write transactions begin with ``BEGIN IMMEDIATE``
+    and are retried on a lock error.
     """
 
     _write_options = {_BEGIN_OPTION: "IMMEDIATE"}  # noqa: RUF012
@@ -58,11 +64,14 @@ class SqliteRepository(SqlRepository):
         tables: Tables | None = None,
         busy_timeout_ms: int = 10_000,
         wal_autocheckpoint: int = 4000,
+        synchronous: str = "NORMAL",
     ) -> None:
+        if not isinstance(synchronous, str) or synchronous.upper() not in _SYNCHRONOUS:
+            raise ValueError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}")
         engine = url if isinstance(url, Engine) else create_engine(url)
         if engine.dialect.name != "sqlite":
             raise ValueError(f"not a SQLite URL: {engine.url!r}")
-        _configure(engine, busy_timeout_ms, wal_autocheckpoint)
+        _configure(engine, busy_timeout_ms, wal_autocheckpoint, synchronous.upper())
         super().__init__(engine, table_prefix=table_prefix, tables=tables)
         # SQLite has one writer at a time. Threads of this process queue on a lock instead
         # of on the database's busy handler, which sleeps in steps and often oversleeps the

@@ -43,15 +43,19 @@ class FsspecStorage:
     :meth:`sign` returns None and the catalog issues its own signed tokens.
     """
 
-    def __init__(self, fs: AbstractFileSystem, root: str) -> None:
+    def __init__(self, fs: AbstractFileSystem, root: str, *, fsync: bool = False) -> None:
         self._fs = fs
         self._root = root.rstrip("/")
         self._is_local = "file" in _protocols(fs) or "local" in _protocols(fs)
+        self._fsync = bool(fsync) and self._is_local
         self._made_dirs: set[str] = set()
 
     @classmethod
-    def from_url(cls, url: str, **storage_options: Any) -> FsspecStorage:
+    def from_url(cls, url: str, *, fsync: bool = False, **storage_options: Any) -> FsspecStorage:
         """Build from a URL such as ``file://./blobs``, ``memory://x`` or ``s3://bucket/prefix``.
+
+        ``fsync=True`` (local files only) flushes each blob and its directory entry to disk
+        before ``write`` returns, so a blob the catalog has published survives a power loss.
 
         For S3, presigned URLs use Signature Version 4 unless ``config_kwargs`` says
         otherwise: botocore would otherwise still sign with the deprecated SigV2 in some
@@ -69,7 +73,7 @@ class FsspecStorage:
             raise MissingDependency(extra, exc.name or protocol) from exc
         except (ValueError, TypeError) as exc:
             raise InvalidInput("storage_url", f"cannot open storage {url!r}: {exc}") from exc
-        return cls(fs, root)
+        return cls(fs, root, fsync=fsync)
 
     @property
     def fs(self) -> AbstractFileSystem:
@@ -93,6 +97,11 @@ class FsspecStorage:
         parent = posixpath.dirname(path)
         if parent not in self._made_dirs:
             self._fs.makedirs(parent, exist_ok=True)
+            if self._fsync:  # the new directories' entries, from the root down
+                directory = parent
+                while directory.startswith(self._root + "/"):
+                    directory = posixpath.dirname(directory)
+                    _sync_directory(directory)
             self._made_dirs.add(parent)
 
     def write(self, key: str, chunks: Iterable[bytes]) -> None:
@@ -108,7 +117,12 @@ class FsspecStorage:
             raise
         try:
             with _translate("write", key):
+                if self._fsync:
+                    handle.flush()
+                    os.fsync(handle.fileno())
                 handle.close()
+                if self._fsync:
+                    _sync_directory(posixpath.dirname(path))
         finally:
             self._forget(path)
 
@@ -236,6 +250,15 @@ def _abandon(handle: Any) -> None:
         return
     with suppress(Exception):
         handle.close()
+
+
+def _sync_directory(directory: str) -> None:
+    """fsync a local directory, so the entries created in it are durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _scan(directory: str) -> Iterator[str]:

@@ -1,8 +1,8 @@
-"""verify() and purge() on a catalog of 100,000 assets (SQLite + local files).
+"""Reliability at scale: verify() and purge() on 100,000 assets, and what durable=True costs.
 
 Run from the project root::
 
-    .venv/bin/python benchmarks/verify_scale.py [--assets N] [--write docs/benchmarks-verify.md]
+    .venv/bin/python benchmarks/reliability.py [--assets N] [--write docs/benchmarks-reliability.md]
 
 Builds the catalog with ``ingest_container_file`` (small distinct files, so the figures are
 about walking rows and blobs, not about hashing gigabytes), then measures, each in a fresh
@@ -12,7 +12,10 @@ subprocess so peak memory means something:
    checksums: wall time, objects and blobs per second, peak traced memory and RSS growth;
 2. ``verify()`` after damage planted on purpose (blobs removed, truncated, rewritten with
    other bytes of the same size, stray blobs added): must report exactly that damage;
-3. ``purge()`` of 10% of the assets deleted past retention.
+3. ``purge()`` of 10% of the assets deleted past retention;
+4. ``ingest_image`` of 64 KiB PNGs with ``open_catalog(durable=True)`` (SQLite
+   ``synchronous=FULL``, blobs and directories fsynced) against the default, in alternating
+   rounds.
 
 The exit code is 1 if verify's findings are not exactly the planted ones.
 """
@@ -32,7 +35,15 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from ingest_list import WORK_PARENT, command_line, filesystem_of, load_average, machine_info
+from ingest_list import (
+    WORK_PARENT,
+    command_line,
+    filesystem_of,
+    load_average,
+    machine_info,
+    png_of_size,
+    summarize,
+)
 
 from asset_catalog import AssetCatalog, FindingKind, open_catalog
 
@@ -160,10 +171,43 @@ def measure_purge(work: Path) -> dict[str, Any]:
     }
 
 
+def measure_durable(work: Path, items: int, rounds: int = 4) -> dict[str, Any]:
+    """ingest_image throughput, default against durable=True, alternating rounds."""
+    images = [png_of_size() for _ in range(16)]
+    catalogs = {
+        mode: open_catalog(
+            f"sqlite:///{work}/{mode}.db",
+            f"file://{work}/{mode}-blobs",
+            secret=SECRET,
+            durable=mode == "durable",
+        )
+        for mode in ("default", "durable")
+    }
+    latencies: dict[str, list[int]] = {mode: [] for mode in catalogs}
+    walls = dict.fromkeys(catalogs, 0)
+    per_round = items // rounds
+    for catalog in catalogs.values():  # warm-up: schema, directories, caches
+        for i in range(20):
+            catalog.ingest_image("warm", images[i % 16], tool_call_id=f"w{i}")
+    for r in range(rounds):
+        for mode, catalog in catalogs.items():
+            start = time.perf_counter_ns()
+            for i in range(per_round):
+                t0 = time.perf_counter_ns()
+                catalog.ingest_image("t", images[i % 16], tool_call_id=f"r{r}-{i}")
+                latencies[mode].append(time.perf_counter_ns() - t0)
+            walls[mode] += time.perf_counter_ns() - start
+    for catalog in catalogs.values():
+        catalog.close()
+    result = {mode: summarize(latencies[mode], walls[mode]) for mode in catalogs}
+    result["ratio"] = result["durable"]["items_per_s"] / result["default"]["items_per_s"]
+    return result
+
+
 def markdown(results: dict[str, Any]) -> str:
     env = results["env"]
     lines = [
-        "# Benchmarks: verify() and purge() at scale",
+        "# Benchmarks: reliability — verify(), purge() and durable ingest",
         "",
         f"Command: `{results['command']}`, {results['date']}.",
         "",
@@ -216,6 +260,26 @@ def markdown(results: dict[str, Any]) -> str:
         f" ({purge['purged_assets'] / max(purge['purge_s'], 1e-9):,.0f} assets/s); a second run"
         f" purged {purge['second_run'][0]} / {purge['second_run'][1]}.",
         "",
+        "## What `durable=True` costs",
+        "",
+        f"`ingest_image` of 64 KiB PNGs, {results['durable']['default']['items']:,} per mode in"
+        " alternating rounds, fresh SQLite files and blob directories:",
+        "",
+        "| mode | items/s | p50 ms | p99 ms |",
+        "|---|---|---|---|",
+    ]
+    for mode, label in (
+        ("default", "default (`synchronous=NORMAL`, no fsync)"),
+        ("durable", "`durable=True` (`synchronous=FULL`, blob + directory fsync)"),
+    ):
+        row = results["durable"][mode]
+        lines.append(
+            f"| {label} | {row['items_per_s']:,.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} |"
+        )
+    lines += [
+        "",
+        f"Durable / default throughput: {results['durable']['ratio']:.2f}.",
+        "",
     ]
     return "\n".join(lines)
 
@@ -223,6 +287,7 @@ def markdown(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assets", type=int, default=100_000)
+    parser.add_argument("--durable-items", type=int, default=2_000)
     parser.add_argument("--write", type=Path)
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -259,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         results["purge"] = measure_purge(work)
         print("purge", results["purge"], flush=True)
+        results["durable"] = measure_durable(work, args.durable_items)
+        print("durable", results["durable"], flush=True)
         results["load_end"] = load_average()
     finally:
         shutil.rmtree(work, ignore_errors=True)
