@@ -27,9 +27,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-import attrs
 import pytest
-from sqlalchemy import select
 
 from asset_catalog import (
     AssetCatalog,
@@ -37,7 +35,6 @@ from asset_catalog import (
     AssetNotFound,
     AssetType,
     BadSignature,
-    FsspecStorage,
     InvalidContent,
     InvalidCursor,
     InvalidInput,
@@ -49,6 +46,7 @@ from asset_catalog._content.sniff import SNIFF_BYTES
 from asset_catalog._inputs import CHUNK
 from asset_catalog._models import Asset
 from images import gif_bytes, png_bytes
+from snapshots import Snapshot, snapshot
 
 TENANT_A = "tenant-a"
 TENANT_B = "tenant-b"
@@ -78,39 +76,6 @@ def zip_bytes() -> bytes:
 
 
 # -- snapshots -----------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class Snapshot:
-    """Everything a catalog has written: blobs, paths under the root, and all table rows."""
-
-    blobs: dict[str, bytes]
-    paths: tuple[str, ...]
-    objects: list[dict[str, Any]]
-    assets: list[dict[str, Any]]
-    events: list[dict[str, Any]]
-
-
-def snapshot(catalog: AssetCatalog) -> Snapshot:
-    """Capture every storage key with its bytes and every row of the three tables."""
-    storage = catalog.storage
-    blobs: dict[str, bytes] = {}
-    for key in storage.iter_keys():
-        with storage.open(key) as handle:
-            blobs[key] = handle.read()
-    paths: tuple[str, ...] = ()
-    if isinstance(storage, FsspecStorage) and storage.fs.exists(storage.root):
-        # Directories too: a rejected ingest must not even leave an empty folder.
-        paths = tuple(sorted(storage.fs.find(storage.root, withdirs=True)))
-    repository: Any = catalog.repository
-    tables = repository.tables
-    rows: dict[str, list[dict[str, Any]]] = {}
-    with repository.engine.connect() as conn:
-        for name in ("objects", "assets", "events"):
-            table = getattr(tables, name)
-            result = conn.execute(select(table).order_by(table.c.id)).mappings()
-            rows[name] = [dict(row) for row in result]
-    return Snapshot(blobs=blobs, paths=paths, **rows)
 
 
 def rejects(

@@ -347,6 +347,17 @@ class TestIngestContainerFileInputs:
         assert asset.openai_file_id == "cfile_1"
         assert blob_of(catalog, asset) == CSV
 
+    def test_bytearray_and_memoryviews(self, catalog: AssetCatalog) -> None:
+        """A bytearray, a memoryview and a strided (non-contiguous) memoryview store exactly
+        the bytes they show."""
+        doubled = bytes(b for byte in CSV for b in (byte, ord("#")))
+        for n, content in enumerate([bytearray(CSV), memoryview(CSV), memoryview(doubled)[::2]]):
+            asset = catalog.ingest_container_file(
+                "t1", content, container_id="c", file_id=f"m{n}", filename="data.csv"
+            )
+            assert blob_of(catalog, asset) == CSV
+            assert asset.size_bytes == len(CSV)
+
     def test_file_objects(self, catalog: AssetCatalog, tmp_path: Path) -> None:
         """An in-memory and an on-disk binary file object are streamed to storage unchanged."""
         asset = catalog.ingest_container_file(

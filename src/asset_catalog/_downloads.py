@@ -28,6 +28,14 @@ MAX_PRESIGN_BATCH = 100
 MAX_EXPIRES_IN = 7 * 24 * 3600
 
 
+def _plausible_tenant(tenant: str) -> bool:
+    try:
+        host_id(tenant, "tenant_id")
+    except InvalidInput:
+        return False
+    return True
+
+
 def may_sign_natively(storage: BlobStorage) -> bool:
     return bool(storage.can_sign)
 
@@ -217,6 +225,10 @@ class DownloadsMixin:
             or disposition not in {"inline", "attachment"}
         ):
             raise InvalidInput("token", "token payload is malformed")
+        # A genuine token names a tenant and an asset the catalog issued; anything else (a key
+        # leaked to someone signing odd values) is simply not found.
+        if not plausible_id(asset_id) or not _plausible_tenant(tenant):
+            raise AssetNotFound(asset_id)
         asset = self._repository.get_asset(tenant, asset_id)
         obj = self._repository.get_object(asset.storage_object_id) if asset else None
         if asset is None or obj is None or obj.status is not ObjectStatus.STORED:

@@ -16,7 +16,15 @@ from ._content.filenames import clean_filename
 from ._content.mimetypes import extension_for, resolve_mime
 from ._content.sniff import Sniffed, sniff
 from ._ids import new_id
-from ._inputs import chunks_of, decode_image, enum_value, host_id, json_metadata, optional_host_id
+from ._inputs import (
+    chunks_of,
+    decode_image,
+    enum_value,
+    host_id,
+    json_metadata,
+    optional_host_id,
+    storable_text,
+)
 from ._keys import object_key
 from ._models import Asset, AssetEvent, AssetType, ObjectStatus, SourceTool, StorageObject
 from ._protocols import AssetRepository, BlobStorage
@@ -79,7 +87,7 @@ class IngestMixin:
             if value is not None:
                 if not isinstance(value, str) or len(value) > 32_000:
                     raise InvalidInput(name, "must be a string of at most 32000 characters")
-                meta[name] = value
+                meta[name] = storable_text(value, name)
         declared_format: str | None = None
         if format is not None:
             if not isinstance(format, str) or format.lower() not in _IMAGE_FORMATS:

@@ -27,6 +27,7 @@ __all__ = [
     "json_metadata",
     "optional_host_id",
     "plausible_id",
+    "storable_text",
 ]
 
 MAX_HOST_ID = 255
@@ -79,7 +80,10 @@ def aware_datetime(value: object, field: str) -> dt.datetime | None:
         raise InvalidInput(field, "must be a datetime")
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput(field, "must be timezone-aware")
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise InvalidInput(field, "is out of range in UTC") from None
 
 
 def json_metadata(value: object, field: str = "metadata") -> dict[str, Any]:
@@ -97,7 +101,28 @@ def json_metadata(value: object, field: str = "metadata") -> dict[str, Any]:
     if len(text) > 64 * 1024:
         raise InvalidInput(field, "must be at most 64 KiB as JSON")
     result: dict[str, Any] = json.loads(text)
+    pending: list[Any] = [result]
+    while pending:  # every key and string, however deep
+        item = pending.pop()
+        if isinstance(item, str):
+            storable_text(item, field)
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return result
+
+
+def storable_text(value: str, field: str) -> str:
+    """Text every database can store: no NUL character, no lone surrogate (not UTF-8)."""
+    if "\x00" in value:
+        raise InvalidInput(field, "must not contain a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(field, "must be valid Unicode (no lone surrogates)") from None
+    return value
 
 
 def decode_image(value: str, limit: int, field: str = "image") -> bytes:
@@ -118,9 +143,12 @@ def chunks_of(content: object, field: str, limit: int) -> Iterator[bytes]:
     Content whose length is known up front is refused here, before anything is written.
     """
     if isinstance(content, bytes | bytearray | memoryview):
-        view = memoryview(content).cast("B")
+        view = memoryview(content)
         if view.nbytes > limit:
             raise PayloadTooLarge(field, limit)
+        if not view.c_contiguous:  # a strided slice: copy it into plain bytes
+            view = memoryview(view.tobytes())
+        view = view.cast("B")
         return (bytes(view[i : i + CHUNK]) for i in range(0, len(view), CHUNK))
     if isinstance(content, str):
         raise InvalidInput(field, "must be bytes, a binary file object or an iterable of bytes")
@@ -164,9 +192,14 @@ def id_list(values: Iterable[str] | None, field: str, limit: int = 1000) -> list
     """A list of host ids, without duplicates, at most ``limit``; a lone string is refused."""
     if values is None:
         return []
-    if isinstance(values, str):
+    if isinstance(values, str | bytes | bytearray):
         raise InvalidInput(field, "must be a list of ids, not a single string")
-    ids = list(dict.fromkeys(host_id(v, field) for v in values))
-    if len(ids) > limit:
-        raise InvalidInput(field, f"at most {limit} ids per call")
-    return ids
+    if isinstance(values, Mapping) or not isinstance(values, Iterable):
+        raise InvalidInput(field, f"must be a list of ids, not {type(values).__name__}")
+    ids: dict[str, None] = {}
+    for count, value in enumerate(values, 1):
+        ids[host_id(value, field)] = None
+        # Distinct ids are capped; so are repeats (an endless iterator must end somewhere).
+        if len(ids) > limit or count > 10 * limit:
+            raise InvalidInput(field, f"at most {limit} ids per call")
+    return list(ids)

@@ -37,10 +37,14 @@ _IN_FLIGHT = frozenset({ObjectStatus.PENDING, ObjectStatus.DELETING})
 Clock = Callable[[], dt.datetime]
 
 
-def _age(value: object, field: str) -> dt.timedelta:
-    if not isinstance(value, dt.timedelta) or value < dt.timedelta(0):
-        raise InvalidInput(field, "must be a datetime.timedelta of zero or more")
-    return value
+def _cutoff(now: dt.datetime, older_than: object) -> dt.datetime:
+    """``now - older_than``, for a ``older_than`` that must be a non-negative timedelta."""
+    if not isinstance(older_than, dt.timedelta) or older_than < dt.timedelta(0):
+        raise InvalidInput("older_than", "must be a datetime.timedelta of zero or more")
+    try:
+        return now - older_than
+    except OverflowError:
+        raise InvalidInput("older_than", "reaches back before the year 1") from None
 
 
 # -- reconcile ----------------------------------------------------------------------------------
@@ -50,7 +54,7 @@ def reconcile(
     repository: AssetRepository, storage: BlobStorage, clock: Clock, older_than: object
 ) -> ReconcileReport:
     """Finish the ingests and deletes a crash left half-done (see ``AssetCatalog.reconcile``)."""
-    cutoff = clock() - _age(older_than, "older_than")
+    cutoff = _cutoff(clock(), older_than)
     pending_failed = deletes_finished = 0
     errors: list[str] = []
     seen: set[str] = set()
@@ -91,7 +95,7 @@ def purge(
 ) -> PurgeReport:
     """Hard-delete what was deleted (or failed) longer ago than ``older_than``."""
     now = clock()
-    before = now - _age(older_than, "older_than")
+    before = _cutoff(now, older_than)
     assets = objects = 0
     while True:
         purged_assets, purged_objects = repository.purge_deleted(before, BATCH, now, actor)

@@ -103,6 +103,8 @@ class UrlSigner:
         """
         if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN:
             raise BadSignature("malformed token")
+        if not token.isascii():  # every token we issue is ASCII (base64url and dots)
+            raise BadSignature("malformed token")
         parts = token.split(".")
         if len(parts) != 3:
             raise BadSignature("malformed token")
