@@ -49,6 +49,7 @@ from asset_catalog import (
 )
 from asset_catalog._models import Asset
 from conftest import SECRET
+from figures import CORPUS_CALLS, CORPUS_ITEMS, assert_verified
 from images import gif_bytes, jpeg_bytes, png_bytes, webp_bytes
 from snapshots import Snapshot, snapshot
 
@@ -449,14 +450,15 @@ BACKENDS = [
 
 
 @pytest.fixture(params=BACKENDS)
-def world(request: pytest.FixtureRequest, signer: UrlSigner) -> World:
+def world(request: pytest.FixtureRequest, signer: UrlSigner) -> Iterator[World]:
     repository_name, storage_name = request.param
     catalog = AssetCatalog(
         repository=request.getfixturevalue(repository_name),
         storage=request.getfixturevalue(storage_name),
         signer=signer,
     )
-    return seed(catalog, signer, repository_name.split("_")[0])
+    yield seed(catalog, signer, repository_name.split("_")[0])
+    assert_verified(catalog, "the bad-input corpus")
 
 
 # -- checking one item ---------------------------------------------------------------------------
@@ -624,6 +626,8 @@ def run_category(world: World, category: str) -> tuple[int, int]:
     problems = [problem for check in checks for problem in check.problems]
     problems += finish() if finish else []
     items, calls = len(checks), sum(check.calls for check in checks)
+    CORPUS_ITEMS[world.backend] += items
+    CORPUS_CALLS[world.backend] += calls
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:60])
     return items, calls
 

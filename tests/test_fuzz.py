@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from asset_catalog import AssetCatalog, AssetCatalogError, Download, UrlSigner
+from figures import FUZZ_EXAMPLES, assert_verified
 from images import gif_bytes, jpeg_bytes, png_bytes
 from snapshots import Snapshot, snapshot
 from strategies import host_ids
@@ -238,6 +239,7 @@ def fuzz_world(
     world = seed(catalog, signer, "sqlite")
     _SNAPSHOTS[id(world)] = snapshot(catalog)
     yield world
+    assert_verified(catalog, "fuzzing")
     del _SNAPSHOTS[id(world)]
     for key in [k for k in _WORKING if k[0] == id(world)]:
         del _WORKING[key]
@@ -284,6 +286,7 @@ def test_fuzz_public_method(fuzz_world: World, method: str, data: st.DataObject)
         value = data.draw(strategy, label=parameter.name)
         if value is not OMIT:
             kwargs[parameter.name] = value
+    FUZZ_EXAMPLES[method] += 1
     before = _SNAPSHOTS[id(fuzz_world)]
     try:
         result = bound(**kwargs)

@@ -45,6 +45,7 @@ from asset_catalog import (
 from asset_catalog._content.sniff import SNIFF_BYTES
 from asset_catalog._inputs import CHUNK
 from asset_catalog._models import Asset
+from figures import assert_verified
 from images import gif_bytes, png_bytes
 from snapshots import Snapshot, snapshot
 
@@ -140,7 +141,7 @@ class Seeded(NamedTuple):
 
 
 @pytest.fixture
-def seeded(catalog: AssetCatalog) -> Seeded:
+def seeded(catalog: AssetCatalog) -> Iterator[Seeded]:
     catalog.clock = Ticker()
     image = catalog.ingest_image(
         TENANT_A, PNG, tool_call_id="call-1", conversation_id="conv-1", agent_key="agent"
@@ -157,7 +158,8 @@ def seeded(catalog: AssetCatalog) -> Seeded:
         TENANT_A, png_bytes(2, 2), container_id="cntr-1", file_id="file-2", filename="plot.png"
     )
     other = catalog.ingest_image(TENANT_B, png_bytes(5, 5), tool_call_id="call-b")
-    return Seeded(catalog, image, csv, other)
+    yield Seeded(catalog, image, csv, other)
+    assert_verified(catalog, "the hostile inputs")
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from asset_catalog import (
 )
 from asset_catalog._models import Asset
 from conftest import SECRET
+from figures import assert_verified
 from images import gif_bytes, png_bytes
 from snapshots import snapshot
 
@@ -187,15 +188,15 @@ def build(catalog: AssetCatalog) -> World:
         pytest.param(("postgres_repository", "memory_storage"), id="postgres-memory"),
     ]
 )
-def world(request: pytest.FixtureRequest, signer: UrlSigner) -> World:
+def world(request: pytest.FixtureRequest, signer: UrlSigner) -> Iterator[World]:
     repository, storage = request.param
-    return build(
-        AssetCatalog(
-            repository=request.getfixturevalue(repository),
-            storage=request.getfixturevalue(storage),
-            signer=signer,
-        )
+    catalog = AssetCatalog(
+        repository=request.getfixturevalue(repository),
+        storage=request.getfixturevalue(storage),
+        signer=signer,
     )
+    yield build(catalog)
+    assert_verified(catalog, "the isolation audit")
 
 
 # -- the audits: one per public method that takes a tenant ----------------------------------------
