@@ -249,8 +249,10 @@ def markdown(results: dict[str, Any]) -> str:
         f"Planted: {planted}. Found: {found}"
         f" ({'exactly the planted damage' if results['exact'] else 'NOT what was planted'}).",
         "",
-        f"Memory does not grow with the catalog: rows are read {500} at a time, blobs listed one"
-        " directory at a time, and at most `max_findings` findings are kept.",
+        "Memory is bounded by the batch and the largest storage directory, not by the catalog:"
+        " rows are read 500 at a time, blobs listed one directory (one tenant's day; here"
+        f" {results['assets'] // TENANTS:,} files, all ingested the same day) at a time, and at"
+        " most `max_findings` findings are kept.",
         "",
         "## purge()",
         "",
