@@ -15,6 +15,7 @@ from asset_catalog import (
     AssetNotFound,
     BlobStorage,
     FindingKind,
+    FsspecStorage,
     InvalidInput,
     ObjectStatus,
     StorageError,
@@ -190,6 +191,19 @@ class TestVerifyFindsDamage:
         assert found[gone_key].object_id == gone.storage_object_id
         assert "deleted" in found[gone_key].detail
         assert found[stray].object_id is None
+
+    def test_stray_files_with_names_the_catalog_never_writes(self, catalog: AssetCatalog) -> None:
+        """Dotfiles, spaces and non-ASCII names in the store are reported, not a crash."""
+        storage = catalog.storage
+        assert isinstance(storage, FsspecStorage)
+        strays = [".hidden", "weird dir/über file.txt", "t/2026/01/01/x y.png"]
+        for name in strays:
+            path = f"{storage.root}/{name}"
+            storage.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+            storage.fs.pipe_file(path, b"not ours")
+        report = catalog.verify()
+        assert kinds(report) == {FindingKind.ORPHAN_BLOB: 3}
+        assert sorted(f.key for f in report.findings) == sorted(strays)
 
     def test_broken_rows(self, catalog: AssetCatalog, clock: Clock) -> None:
         """A live asset whose object row is not stored, and a stored object of a deleted

@@ -248,7 +248,10 @@ def _check_orphans(
         obj = rows.get(_object_id(key))
         if obj is not None and obj.key == key and obj.status in _CLAIMING:
             continue
-        if not storage.exists(key):
-            continue  # removed since it was listed (a delete finishing)
+        try:
+            if not storage.exists(key):
+                continue  # removed since it was listed (a delete finishing)
+        except InvalidInput:
+            pass  # a name the catalog never writes (a dotfile, spaces ...): not ours to touch
         detail = "no row" if obj is None or obj.key != key else f"its row is {obj.status.value}"
         findings.add(FindingKind.ORPHAN_BLOB, key, obj.id if obj else None, detail)
