@@ -388,3 +388,35 @@ class TestDeleteRaces:
                 assert names == ["created", "deleted"]
                 self._assert_gone(catalog, local_storage, asset)
         assert blob_files(local_storage) == []
+
+
+class TestPurgeRaces:
+    def test_parallel_purges_remove_each_asset_once(self, threaded_catalog: AssetCatalog) -> None:
+        """Four threads purging the same 600 deleted assets at once: each asset is purged by
+        exactly one of them, with exactly one ``purged`` event; nothing live is touched."""
+        catalog = threaded_catalog
+        doomed = [
+            catalog.ingest_container_file(
+                TENANT, CSV, container_id="c", file_id=f"p{n}", filename="r.csv"
+            )
+            for n in range(600)
+        ]
+        kept = catalog.ingest_image(TENANT, IMAGE, tool_call_id="call-kept")
+        for asset in doomed:
+            assert catalog.delete(TENANT, asset.id)
+        later = catalog.clock() + dt.timedelta(days=2)
+        purger = AssetCatalog(
+            repository=catalog.repository,
+            storage=catalog.storage,
+            signer=UrlSigner("purge-race-secret-0123456789"),
+            clock=lambda: later,
+        )
+        with ThreadPoolExecutor(4) as pool:
+            reports = unwrap(race(pool, [partial(purger.purge, dt.timedelta(days=1))] * 4))
+        assert sum(r.assets_purged for r in reports) == len(doomed)
+        assert sum(r.objects_purged for r in reports) == len(doomed)
+        for asset in doomed:
+            names = [e.event for e in catalog.events(TENANT, asset.id)]
+            assert names == ["created", "deleted", "purged"]
+        assert catalog.get(TENANT, kept.id) == kept
+        assert catalog.verify().ok
