@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from fsspec.implementations.local import LocalFileSystem
+
+from asset_catalog import FsspecStorage
 from asset_catalog._protocols import AssetRepository, BlobStorage
 from asset_catalog.testing import RepositoryContract, StorageContract
 
@@ -22,3 +26,12 @@ class TestStorageContract(StorageContract):
     @pytest.fixture
     def storage(self, contract_storage: BlobStorage) -> BlobStorage:
         return contract_storage
+
+
+class TestRelativeLocalRoot(StorageContract):
+    """The contract again on a local root given as a relative path."""
+
+    @pytest.fixture
+    def storage(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> BlobStorage:
+        monkeypatch.chdir(tmp_path)
+        return FsspecStorage(LocalFileSystem(), "./blobs")

@@ -198,10 +198,10 @@ class FsspecStorage:
         self._forget(base)
         start = len(self._fs._strip_protocol(self._root).rstrip("/")) + 1
         with _translate("list", prefix or "/"):
-            if self._is_local:
+            if self._is_local:  # scanned from the root as given: cut exactly that off
                 if os.path.isdir(base):
                     for path in _scan(base):
-                        yield path[start:]
+                        yield path[len(self._root) + 1 :]
                 return
             if not self._fs.exists(base):
                 return
