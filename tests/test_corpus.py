@@ -48,6 +48,7 @@ from asset_catalog import (
     exceptions,
 )
 from asset_catalog._models import Asset
+from clocks import TickingClock
 from conftest import SECRET
 from figures import CORPUS_CALLS, CORPUS_ITEMS, assert_verified
 from images import gif_bytes, jpeg_bytes, png_bytes, webp_bytes
@@ -332,17 +333,6 @@ class Decoder:
 # -- the seeded world ----------------------------------------------------------------------------
 
 
-class Ticker:
-    """A clock that advances one millisecond per call."""
-
-    def __init__(self, start: dt.datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        self.now += dt.timedelta(milliseconds=1)
-        return self.now
-
-
 @attrs.define
 class World:
     """A catalog holding assets of two tenants, and everything items may refer to."""
@@ -378,7 +368,7 @@ class World:
 
 
 def seed(catalog: AssetCatalog, signer: UrlSigner, backend: str) -> World:
-    catalog.clock = Ticker()
+    catalog.clock = TickingClock(START)
     image = catalog.ingest_image(
         TENANT_A,
         PNG,

@@ -17,6 +17,7 @@ from asset_catalog import (
     StorageObject,
     UrlSigner,
 )
+from clocks import ManualClock
 from images import png_bytes
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
@@ -28,20 +29,6 @@ SVG = (
 SECRET_OLD = "old-secret-0123456789abcdef"
 SECRET_NEW = "new-secret-0123456789abcdef"
 BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-
-class Clock:
-    """A controllable clock: returns ``now`` and moves only when told."""
-
-    def __init__(self, start: dt.datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def tick(self, seconds: float) -> dt.datetime:
-        self.now += dt.timedelta(seconds=seconds)
-        return self.now
 
 
 _counter = iter(range(1_000_000))
@@ -231,7 +218,7 @@ class TestPresign:
         url = catalog.presign("t1", asset.id, expires_in=900)
         expected = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=900)
         assert abs((url.expires_at - expected).total_seconds()) < 2
-        catalog.clock = Clock()
+        catalog.clock = ManualClock(T0)
         url = catalog.presign("t1", asset.id, expires_in=120)
         assert url.expires_at == T0 + dt.timedelta(seconds=120)
         assert url.expires_at.tzinfo is not None
@@ -375,7 +362,7 @@ class TestOpenSigned:
 
     def test_expired_token(self, catalog: AssetCatalog) -> None:
         """A token is accepted until its expiry and refused with SignatureExpired after it."""
-        clock = Clock()
+        clock = ManualClock(T0)
         catalog.clock = clock
         asset = container_file(catalog)
         token = token_of(catalog.presign("t1", asset.id, expires_in=60).url)

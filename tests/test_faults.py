@@ -33,6 +33,7 @@ from asset_catalog import (
     ObjectStatus,
     UrlSigner,
 )
+from clocks import TickingClock
 from faults import FaultPlan, FaultyRepository, FaultyStorage, ProcessDeath, fault_points
 from figures import FAULT_POINTS, record_verify
 from images import png_bytes
@@ -42,17 +43,6 @@ FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 PNG = png_bytes(5, 4)
 # Six 64 KiB chunks: the catalog reads 256 KiB to sniff, so the write itself streams chunks.
 CSV_CHUNKS = [(f"chunk,{n}\n".encode() * 9000)[: 64 * 1024] for n in range(6)]
-
-
-class TickingClock:
-    """Every reading is one millisecond after the previous one: "older than 0" is exact."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        self.now += dt.timedelta(milliseconds=1)
-        return self.now
 
 
 @attrs.define
@@ -267,7 +257,7 @@ def survive_every_fault(
     scenario: Scenario, repository: AssetRepository, storage: BlobStorage, signer: UrlSigner
 ) -> int:
     """Inject every fault point of ``scenario``; return how many were survived."""
-    clock = TickingClock()
+    clock = TickingClock(T0)
 
     def catalog_with(plan: FaultPlan | None) -> AssetCatalog:
         if plan is None:

@@ -45,6 +45,7 @@ from asset_catalog import (
 from asset_catalog._content.sniff import SNIFF_BYTES
 from asset_catalog._inputs import CHUNK
 from asset_catalog._models import Asset
+from clocks import TickingClock
 from figures import assert_verified
 from images import gif_bytes, png_bytes
 from snapshots import Snapshot, snapshot
@@ -119,17 +120,6 @@ def assert_only_failed_object_added(before: Snapshot, after: Snapshot) -> None:
 # -- fixtures ------------------------------------------------------------------------------------
 
 
-class Ticker:
-    """A clock that advances one millisecond per call, always on the same day."""
-
-    def __init__(self, start: dt.datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        self.now += dt.timedelta(milliseconds=1)
-        return self.now
-
-
 class Seeded(NamedTuple):
     """A catalog holding a few assets of two tenants."""
 
@@ -142,7 +132,7 @@ class Seeded(NamedTuple):
 
 @pytest.fixture
 def seeded(catalog: AssetCatalog) -> Iterator[Seeded]:
-    catalog.clock = Ticker()
+    catalog.clock = TickingClock(START)
     image = catalog.ingest_image(
         TENANT_A, PNG, tool_call_id="call-1", conversation_id="conv-1", agent_key="agent"
     )
@@ -173,7 +163,7 @@ def sized(catalog: AssetCatalog, signer: UrlSigner) -> Callable[[int], AssetCata
             signer=signer,
             max_bytes=max_bytes,
         )
-        made.clock = Ticker()
+        made.clock = TickingClock(START)
         return made
 
     return make
@@ -917,7 +907,7 @@ class TestMimePrefixIsLiteral:
 
     @pytest.fixture
     def typed(self, catalog: AssetCatalog) -> dict[str, Asset]:
-        catalog.clock = Ticker()
+        catalog.clock = TickingClock(START)
         blob = b"\x00\x01\x02binary\xff"
         return {
             "png": catalog.ingest_image(TENANT_A, PNG),

@@ -35,6 +35,7 @@ from asset_catalog import (
     UrlSigner,
 )
 from asset_catalog._models import Asset
+from clocks import TickingClock
 from conftest import SECRET
 from figures import assert_verified
 from images import gif_bytes, png_bytes
@@ -65,15 +66,6 @@ EXEMPT = {
 
 
 # -- the world -----------------------------------------------------------------------------------
-
-
-class Ticker:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> dt.datetime:
-        self.now += dt.timedelta(milliseconds=1)
-        return self.now
 
 
 class Recorder:
@@ -126,7 +118,7 @@ class World:
 
 
 def build(catalog: AssetCatalog) -> World:
-    catalog.clock = Ticker()
+    catalog.clock = TickingClock(START)
     image = catalog.ingest_image(
         A,
         png_bytes(4, 3),

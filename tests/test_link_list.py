@@ -15,25 +15,12 @@ from asset_catalog import (
     InvalidInput,
     SourceTool,
 )
+from clocks import ManualClock
 from images import png_bytes
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
 CSV = b"a,b\n1,2\n"
 BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-
-class Clock:
-    """A controllable clock: returns ``now`` and moves only when told."""
-
-    def __init__(self, start: dt.datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def tick(self, seconds: float = 1.0) -> dt.datetime:
-        self.now += dt.timedelta(seconds=seconds)
-        return self.now
 
 
 _counter = iter(range(1_000_000))
@@ -207,7 +194,7 @@ class TestListOrder:
 
     def test_newest_first(self, catalog: AssetCatalog) -> None:
         """Assets come back in descending creation order."""
-        clock = Clock()
+        clock = ManualClock(T0)
         catalog.clock = clock
         made = []
         for _ in range(4):
@@ -217,7 +204,7 @@ class TestListOrder:
 
     def test_order_is_by_created_at_not_insertion(self, catalog: AssetCatalog) -> None:
         """Order follows created_at even when assets were inserted out of time order."""
-        clock = Clock()
+        clock = ManualClock(T0)
         catalog.clock = clock
         clock.now = T0 + dt.timedelta(hours=2)
         late = image(catalog)
@@ -318,7 +305,7 @@ class TestListFilters:
 
     def test_created_after_and_before(self, catalog: AssetCatalog) -> None:
         """created_after/created_before bound the creation time, in any time zone."""
-        clock = Clock()
+        clock = ManualClock(T0)
         catalog.clock = clock
         a0 = image(catalog)
         clock.tick(60)
@@ -363,7 +350,7 @@ class TestListPagination:
     def test_pages_cover_everything_once(self, catalog: AssetCatalog) -> None:
         """Following next_cursor returns every asset exactly once, newest first; an exactly
         full last page has no next_cursor."""
-        clock = Clock()
+        clock = ManualClock(T0)
         catalog.clock = clock
         made = []
         for _ in range(6):
@@ -378,7 +365,7 @@ class TestListPagination:
 
     def test_equal_timestamps_break_ties(self, catalog: AssetCatalog) -> None:
         """Assets created at the same instant are each returned exactly once across pages."""
-        catalog.clock = Clock()  # frozen: every asset has the same created_at
+        catalog.clock = ManualClock(T0)  # frozen: every asset has the same created_at
         made = {image(catalog).id for _ in range(7)}
         pages = all_pages(catalog, "t1", limit=2)
         flat = [i for p in pages for i in p]
@@ -388,7 +375,7 @@ class TestListPagination:
 
     def test_pagination_with_filters(self, catalog: AssetCatalog) -> None:
         """Pages of a filtered list contain only matching assets, each once."""
-        clock = Clock()
+        clock = ManualClock(T0)
         catalog.clock = clock
         want = []
         for n in range(6):
@@ -401,7 +388,7 @@ class TestListPagination:
 
     def test_new_assets_do_not_shift_pages(self, catalog: AssetCatalog) -> None:
         """An asset created while paging does not duplicate or skip anything."""
-        clock = Clock()
+        clock = ManualClock(T0)
         catalog.clock = clock
         made = []
         for _ in range(4):

@@ -34,6 +34,7 @@ from asset_catalog import (
 )
 from asset_catalog._content.filenames import MAX_FILENAME_BYTES, clean_filename
 from asset_catalog._content.images import inspect_image
+from clocks import ManualClock
 from images import png_bytes
 from strategies import (
     BASE_TIME,
@@ -75,16 +76,6 @@ def fresh_catalog(max_bytes: int | None = None) -> Iterator[AssetCatalog]:
             catalog.close()
             if fs.exists(root):
                 fs.rm(root, recursive=True)
-
-
-class Clock:
-    """A settable clock: ``created_at`` of the next ingest is whatever ``now`` is."""
-
-    def __init__(self, now: dt.datetime = BASE_TIME) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 def ingest(catalog: AssetCatalog, tenant: str, spec: AssetSpec, serial: int) -> Asset:
@@ -139,7 +130,7 @@ def all_pages(
 
 
 def populate(
-    catalog: AssetCatalog, tenants: tuple[str, str], specs: list[AssetSpec], clock: Clock
+    catalog: AssetCatalog, tenants: tuple[str, str], specs: list[AssetSpec], clock: ManualClock
 ) -> list[Asset]:
     """Ingest every spec at its tick; return the listed tenant's assets."""
     mine: list[Asset] = []
@@ -180,7 +171,7 @@ class TestPagination:
         """Following next_cursor yields every matching asset once, newest first (id breaks
         ties), split into full pages, exactly as a Python filter and sort would."""
         with fresh_catalog() as catalog:
-            clock = Clock()
+            clock = ManualClock(BASE_TIME)
             catalog.clock = clock
             mine = populate(catalog, tenants, specs, clock)
 
@@ -216,7 +207,7 @@ class TestPagination:
         """Newer assets inserted between page fetches neither repeat nor hide an item:
         the pages hold exactly the matching assets that existed at the start."""
         with fresh_catalog() as catalog:
-            clock = Clock()
+            clock = ManualClock(BASE_TIME)
             catalog.clock = clock
             mine = populate(catalog, tenants, specs, clock)
             expected = newest_first([a for a in mine if matches(a, filters)])

@@ -20,6 +20,7 @@ from asset_catalog import (
     StorageObject,
     UrlSigner,
 )
+from clocks import ManualClock
 from images import png_bytes
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
@@ -32,20 +33,6 @@ BIG_CHUNK = b"a,b,c\n" * 11_000
 
 class SimulatedCrash(BaseException):
     """The process died at this point (nothing after it runs, not even cleanup)."""
-
-
-class Clock:
-    """A controllable clock: returns ``now`` and moves only when told."""
-
-    def __init__(self, start: dt.datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def tick(self, seconds: float = 1.0) -> dt.datetime:
-        self.now += dt.timedelta(seconds=seconds)
-        return self.now
 
 
 class CrashingRepository:
@@ -147,9 +134,9 @@ def add_leftover(
 
 
 @pytest.fixture
-def clock(catalog: AssetCatalog) -> Clock:
+def clock(catalog: AssetCatalog) -> ManualClock:
     """Install a controllable clock on the catalog."""
-    c = Clock()
+    c = ManualClock(T0)
     catalog.clock = c
     return c
 
@@ -161,7 +148,7 @@ class TestCrashedIngest:
     """A pending row left by a dead ingest loses its blob and becomes ``failed``."""
 
     def test_died_before_complete_ingest(
-        self, catalog: AssetCatalog, signer: UrlSigner, clock: Clock
+        self, catalog: AssetCatalog, signer: UrlSigner, clock: ManualClock
     ) -> None:
         """Blob written, process died before the final transaction: reconcile cleans up."""
         dying = dying_ingest_catalog(catalog, signer, "complete_ingest")
@@ -182,7 +169,7 @@ class TestCrashedIngest:
         assert objects_in(catalog, ObjectStatus.PENDING) == []
 
     def test_retry_after_reconcile_succeeds(
-        self, catalog: AssetCatalog, signer: UrlSigner, clock: Clock
+        self, catalog: AssetCatalog, signer: UrlSigner, clock: ManualClock
     ) -> None:
         """After reconcile the same tool call ingests normally, leaving exactly one blob."""
         dying = dying_ingest_catalog(catalog, signer, "complete_ingest")
@@ -198,7 +185,7 @@ class TestCrashedIngest:
         assert catalog.ingest_image("t1", png_bytes(4, 4), tool_call_id="call-1").id == asset.id
 
     def test_retry_before_reconcile_succeeds(
-        self, catalog: AssetCatalog, signer: UrlSigner, clock: Clock
+        self, catalog: AssetCatalog, signer: UrlSigner, clock: ManualClock
     ) -> None:
         """A retry before reconcile also succeeds; reconcile then removes only the leftover."""
         dying = dying_ingest_catalog(catalog, signer, "complete_ingest")
@@ -214,7 +201,9 @@ class TestCrashedIngest:
         assert list(catalog.storage.iter_keys()) == [live_key]
         assert obj(catalog, asset.storage_object_id).status is ObjectStatus.STORED
 
-    def test_died_mid_write(self, catalog: AssetCatalog, signer: UrlSigner, clock: Clock) -> None:
+    def test_died_mid_write(
+        self, catalog: AssetCatalog, signer: UrlSigner, clock: ManualClock
+    ) -> None:
         """A process that died while streaming leaves no partial blob after reconcile."""
 
         def source() -> Iterator[bytes]:
@@ -234,7 +223,9 @@ class TestCrashedIngest:
         assert list(catalog.storage.iter_keys()) == []
         assert obj(catalog, pending.id).status is ObjectStatus.FAILED
 
-    def test_emulated_leftover_row_and_blob(self, catalog: AssetCatalog, clock: Clock) -> None:
+    def test_emulated_leftover_row_and_blob(
+        self, catalog: AssetCatalog, clock: ManualClock
+    ) -> None:
         """A pending row and blob written directly are removed and marked failed."""
         leftover = add_leftover(catalog, created_at=T0)
         clock.tick(5)
@@ -245,7 +236,7 @@ class TestCrashedIngest:
         assert obj(catalog, leftover.id).status is ObjectStatus.FAILED
         assert obj(catalog, leftover.id).deleted_at is not None
 
-    def test_pending_row_without_blob(self, catalog: AssetCatalog, clock: Clock) -> None:
+    def test_pending_row_without_blob(self, catalog: AssetCatalog, clock: ManualClock) -> None:
         """A pending row whose blob was never written becomes failed without errors."""
         leftover = add_leftover(catalog, created_at=T0, write_blob=False)
         clock.tick(5)
@@ -254,7 +245,7 @@ class TestCrashedIngest:
         assert report.errors == ()
         assert obj(catalog, leftover.id).status is ObjectStatus.FAILED
 
-    def test_many_leftovers(self, catalog: AssetCatalog, clock: Clock) -> None:
+    def test_many_leftovers(self, catalog: AssetCatalog, clock: ManualClock) -> None:
         """Every pending leftover is repaired in one run."""
         leftovers = [add_leftover(catalog, created_at=T0) for _ in range(5)]
         clock.tick(5)
@@ -271,7 +262,7 @@ class TestCrashedDelete:
     """An object left ``deleting`` by a dead delete loses its blob and becomes ``deleted``."""
 
     def test_died_before_blob_removal(
-        self, catalog: AssetCatalog, signer: UrlSigner, clock: Clock
+        self, catalog: AssetCatalog, signer: UrlSigner, clock: ManualClock
     ) -> None:
         """The asset is already invisible; reconcile removes the blob and marks it deleted."""
         asset = catalog.ingest_image("t1", png_bytes(3, 3))
@@ -301,7 +292,7 @@ class TestCrashedDelete:
         assert row.deleted_at is not None
 
     def test_deleting_objects_need_no_age(
-        self, catalog: AssetCatalog, signer: UrlSigner, clock: Clock
+        self, catalog: AssetCatalog, signer: UrlSigner, clock: ManualClock
     ) -> None:
         """A ``deleting`` object is finished even with a large older_than."""
         asset = catalog.ingest_image("t1", png_bytes(3, 3))
@@ -330,7 +321,7 @@ class TestCrashedDelete:
         assert obj(catalog, asset.storage_object_id).status is ObjectStatus.DELETED
 
     def test_conversation_delete_died_part_way(
-        self, catalog: AssetCatalog, signer: UrlSigner, clock: Clock
+        self, catalog: AssetCatalog, signer: UrlSigner, clock: ManualClock
     ) -> None:
         """A conversation delete that died after one blob leaves the rest to reconcile."""
         assets = [
@@ -361,7 +352,7 @@ class TestCrashedDelete:
 class TestReconcileScope:
     """reconcile touches only leftovers, reports what it did, and can run any time."""
 
-    def test_nothing_to_do(self, catalog: AssetCatalog, clock: Clock) -> None:
+    def test_nothing_to_do(self, catalog: AssetCatalog, clock: ManualClock) -> None:
         """On an empty catalog, and with only live and cleanly deleted assets, the report is
         all zeros."""
         assert catalog.reconcile(older_than=NOW) == ReconcileReport()
@@ -375,7 +366,7 @@ class TestReconcileScope:
         assert catalog.get("t1", live.id) == live
         assert catalog.storage.exists(obj(catalog, live.storage_object_id).key)
 
-    def test_recent_pending_left_alone(self, catalog: AssetCatalog, clock: Clock) -> None:
+    def test_recent_pending_left_alone(self, catalog: AssetCatalog, clock: ManualClock) -> None:
         """A pending object newer than older_than keeps its row and blob until it is old."""
         leftover = add_leftover(catalog, created_at=T0)
         clock.tick(10 * 60)
@@ -389,14 +380,14 @@ class TestReconcileScope:
         assert obj(catalog, leftover.id).status is ObjectStatus.FAILED
         assert not catalog.storage.exists(leftover.key)
 
-    def test_second_run_reports_zeros(self, catalog: AssetCatalog, clock: Clock) -> None:
+    def test_second_run_reports_zeros(self, catalog: AssetCatalog, clock: ManualClock) -> None:
         """Running reconcile again after a repair finds nothing left to do."""
         add_leftover(catalog, created_at=T0)
         clock.tick()
         assert catalog.reconcile(older_than=NOW).pending_failed == 1
         assert catalog.reconcile(older_than=NOW) == ReconcileReport()
 
-    def test_live_assets_untouched(self, catalog: AssetCatalog, clock: Clock) -> None:
+    def test_live_assets_untouched(self, catalog: AssetCatalog, clock: ManualClock) -> None:
         """Stored objects of live assets keep their blobs and stay downloadable."""
         asset = catalog.ingest_image("t1", png_bytes(5, 5))
         add_leftover(catalog, created_at=T0)
@@ -409,7 +400,7 @@ class TestReconcileScope:
             assert stream.read() == png_bytes(5, 5)
 
     def test_storage_error_reported_and_retried(
-        self, catalog: AssetCatalog, signer: UrlSigner, clock: Clock
+        self, catalog: AssetCatalog, signer: UrlSigner, clock: ManualClock
     ) -> None:
         """A blob that cannot be removed is reported in errors and repaired on a later run."""
         leftover = add_leftover(catalog, created_at=T0)
@@ -424,7 +415,9 @@ class TestReconcileScope:
         assert catalog.reconcile(older_than=NOW).pending_failed == 1
         assert obj(catalog, leftover.id).status is ObjectStatus.FAILED
 
-    def test_slow_ingest_overtaken_by_reconcile(self, catalog: AssetCatalog, clock: Clock) -> None:
+    def test_slow_ingest_overtaken_by_reconcile(
+        self, catalog: AssetCatalog, clock: ManualClock
+    ) -> None:
         """An ingest whose pending row was reconciled away meanwhile leaves no asset without
         a blob: either it fails, or its asset's blob exists and holds the content."""
 

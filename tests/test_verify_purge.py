@@ -25,23 +25,16 @@ from asset_catalog import (
     _maintenance,
 )
 from asset_catalog._sql.repository import SqlRepository
+from clocks import ManualClock
 from images import png_bytes
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock(catalog: AssetCatalog) -> Clock:
-    c = Clock()
+def clock(catalog: AssetCatalog) -> ManualClock:
+    c = ManualClock(T0)
     catalog.clock = c
     return c
 
@@ -83,7 +76,7 @@ def kinds(report: VerifyReport) -> dict[FindingKind, int]:
 
 
 class TestVerifyHealthy:
-    def test_clean_catalog_has_no_findings(self, catalog: AssetCatalog, clock: Clock) -> None:
+    def test_clean_catalog_has_no_findings(self, catalog: AssetCatalog, clock: ManualClock) -> None:
         """Live, deleted and failed ingests together: everything checked, nothing found."""
         assets = [*ingest(catalog, 4), catalog.ingest_image("t2", png_bytes(3, 2))]
         catalog.delete("t1", assets[0].id)
@@ -104,7 +97,7 @@ class TestVerifyHealthy:
         assert (report.ok, report.objects_checked, report.blobs_checked) == (True, 0, 0)
 
     def test_in_flight_objects_are_counted_not_reported(
-        self, catalog: AssetCatalog, clock: Clock
+        self, catalog: AssetCatalog, clock: ManualClock
     ) -> None:
         """A pending ingest (row, maybe a blob) and an unfinished delete are reconcile's work."""
         asset = ingest(catalog, 1)[0]
@@ -116,7 +109,7 @@ class TestVerifyHealthy:
         assert report.blobs_checked == 1
 
     def test_progress_is_reported_per_batch(
-        self, catalog: AssetCatalog, clock: Clock, monkeypatch: pytest.MonkeyPatch
+        self, catalog: AssetCatalog, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """progress() gets rows then blobs, counts growing to the totals, batch by batch."""
         monkeypatch.setattr(_maintenance, "BATCH", 3)
@@ -152,7 +145,7 @@ class TestVerifyHealthy:
 
 
 class TestVerifyFindsDamage:
-    def test_missing_blob(self, catalog: AssetCatalog, clock: Clock) -> None:
+    def test_missing_blob(self, catalog: AssetCatalog, clock: ManualClock) -> None:
         a, _b = ingest(catalog, 2)
         catalog.storage.delete(key_of(catalog, a))
         report = catalog.verify()
@@ -160,7 +153,7 @@ class TestVerifyFindsDamage:
         (finding,) = report.findings
         assert (finding.key, finding.object_id) == (key_of(catalog, a), a.storage_object_id)
 
-    def test_size_and_checksum_mismatch(self, catalog: AssetCatalog, clock: Clock) -> None:
+    def test_size_and_checksum_mismatch(self, catalog: AssetCatalog, clock: ManualClock) -> None:
         """A truncated blob is a size mismatch; same size, other bytes, a checksum mismatch
         (found only when checksums are on)."""
         short, flipped, _fine = ingest(catalog, 3)
@@ -175,7 +168,7 @@ class TestVerifyFindsDamage:
         assert kinds(catalog.verify(checksums=False)) == {FindingKind.SIZE_MISMATCH: 1}
         assert catalog.verify(checksums=False).bytes_hashed == 0
 
-    def test_orphan_blobs(self, catalog: AssetCatalog, clock: Clock) -> None:
+    def test_orphan_blobs(self, catalog: AssetCatalog, clock: ManualClock) -> None:
         """A blob no row claims, a foreign file, and a blob brought back after its delete."""
         gone, _kept = ingest(catalog, 2)
         gone_key = key_of(catalog, gone)
@@ -205,7 +198,7 @@ class TestVerifyFindsDamage:
         assert kinds(report) == {FindingKind.ORPHAN_BLOB: 3}
         assert sorted(f.key for f in report.findings) == sorted(strays)
 
-    def test_broken_rows(self, catalog: AssetCatalog, clock: Clock) -> None:
+    def test_broken_rows(self, catalog: AssetCatalog, clock: ManualClock) -> None:
         """A live asset whose object row is not stored, and a stored object of a deleted
         asset, are both reported."""
         live_broken, deleted_broken = ingest(catalog, 2)
@@ -256,7 +249,7 @@ class TestVerifyFindsDamage:
 
 class TestPurge:
     def test_purges_old_deletes_once_and_keeps_the_trail(
-        self, catalog: AssetCatalog, clock: Clock
+        self, catalog: AssetCatalog, clock: ManualClock
     ) -> None:
         old, recent, live = ingest(catalog, 3)
         catalog.delete("t1", old.id, actor="user:1")
@@ -289,7 +282,7 @@ class TestPurge:
         assert [a.id for a in catalog.list("t1").items] == [live.id]
 
     def test_unfinished_delete_waits_for_reconcile(
-        self, catalog: AssetCatalog, clock: Clock
+        self, catalog: AssetCatalog, clock: ManualClock
     ) -> None:
         """An asset whose blob removal has not happened (object `deleting`) is not purged."""
         asset = ingest(catalog, 1)[0]
@@ -302,7 +295,7 @@ class TestPurge:
         assert not list(catalog.storage.iter_keys())
 
     def test_zero_retention_purges_everything_deleted(
-        self, catalog: AssetCatalog, clock: Clock
+        self, catalog: AssetCatalog, clock: ManualClock
     ) -> None:
         assets = ingest(catalog, 3)
         assert catalog.delete_conversation("t1", "conv") == 3
