@@ -52,7 +52,9 @@ from clocks import TickingClock
 from conftest import SECRET
 from figures import CORPUS_CALLS, CORPUS_ITEMS, assert_verified
 from images import gif_bytes, jpeg_bytes, png_bytes, webp_bytes
+from odd_values import circular_mapping, deep_mapping
 from snapshots import Snapshot, snapshot
+from tokens import token_payload, with_payload
 
 CORPUS = Path(__file__).parent / "corpus"
 CATEGORIES = (
@@ -96,37 +98,12 @@ def load(category: str) -> list[dict[str, Any]]:
 # -- decoding item values ------------------------------------------------------------------------
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _payload(token: str) -> dict[str, Any]:
-    body = token.split(".")[1]
-    payload: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    return payload
-
-
 def _zip(files: Mapping[str, str]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, text in files.items():
             archive.writestr(zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0)), text)
     return buffer.getvalue()
-
-
-def _nested(depth: int) -> dict[str, Any]:
-    root: dict[str, Any] = {}
-    node = root
-    for _ in range(depth):
-        node["a"] = {}
-        node = node["a"]
-    return root
-
-
-def _circular() -> dict[str, Any]:
-    loop: dict[str, Any] = {}
-    loop["self"] = loop
-    return loop
 
 
 _IMAGES: dict[str, Callable[[int, int], bytes]] = {
@@ -192,10 +169,10 @@ class Decoder:
         return [f"id-{i}" for i in range(arg)]
 
     def op_nest(self, arg: Any, spec: Any) -> Any:
-        return _nested(arg)
+        return deep_mapping(arg)
 
     def op_circular(self, arg: Any, spec: Any) -> Any:
-        return _circular()
+        return circular_mapping()
 
     def op_datetime(self, arg: Any, spec: Any) -> Any:
         return dt.datetime.fromisoformat(arg)
@@ -315,14 +292,10 @@ class Decoder:
         if op == "double":
             return s + s
         if op == "edit_payload":
-            payload = {**_payload(s), **self(args[0])}
-            for key in args[1] if len(args) > 1 else []:
-                payload.pop(key, None)
-            body = _b64url(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
-            return f"{parts[0]}.{body}.{parts[2]}"
+            return with_payload(s, drop=args[1] if len(args) > 1 else (), **self(args[0]))
         if op == "resign":
             options = args[0]
-            payload = {**_payload(s), **self(options.get("changes", {}))}
+            payload = {**token_payload(s), **self(options.get("changes", {}))}
             for key in options.get("remove", []):
                 payload.pop(key, None)
             secret = options.get("secret", "catalog") + ":" + options.get("key_id", "k0")
@@ -414,8 +387,8 @@ def seed(catalog: AssetCatalog, signer: UrlSigner, backend: str) -> World:
         "a_cursor": a_cursor,
         "a_cursor_image": a_cursor_image,
         "b_cursor": b_cursor,
-        "scope_a": _payload(a_cursor)["s"],
-        "scope_b": _payload(b_cursor)["s"],
+        "scope_a": token_payload(a_cursor)["s"],
+        "scope_b": token_payload(b_cursor)["s"],
         "a_token": catalog.presign(TENANT_A, image.id).token,
         "a_csv_token": catalog.presign(TENANT_A, csv.id).token,
         "a_deleted_token": deleted_token,

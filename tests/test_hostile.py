@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
-import json
 import os
 import zipfile
 from collections.abc import Callable, Iterator
@@ -48,7 +47,9 @@ from asset_catalog._models import Asset
 from clocks import TickingClock
 from figures import assert_verified
 from images import gif_bytes, png_bytes
+from odd_values import circular_mapping, deep_mapping
 from snapshots import Snapshot, snapshot
+from tokens import token_payload, with_payload
 
 TENANT_A = "tenant-a"
 TENANT_B = "tenant-b"
@@ -177,21 +178,6 @@ def ingest_csv(catalog: AssetCatalog, content: Any = CSV, **kw: Any) -> Asset:
 
 def token_of(url: str) -> str:
     return url.rsplit("/", 1)[1]
-
-
-def token_payload(token: str) -> dict[str, Any]:
-    body = token.split(".")[1]
-    payload: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    return payload
-
-
-def with_payload(token: str, **changes: Any) -> str:
-    """The same token (same key id and MAC) with its payload edited."""
-    key_id, _body, mac = token.split(".")
-    payload = {**token_payload(token), **changes}
-    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    encoded = base64.urlsafe_b64encode(body).rstrip(b"=").decode()
-    return f"{key_id}.{encoded}.{mac}"
 
 
 def one_char_changes(token: str) -> Iterator[str]:
@@ -1172,22 +1158,6 @@ class TestHostileTokens:
 # -- metadata, expiry, disposition ---------------------------------------------------------------
 
 
-def _deep(depth: int) -> dict[str, Any]:
-    """A mapping nested ``depth`` levels deep (deeper than Python's recursion limit)."""
-    root: dict[str, Any] = {}
-    node = root
-    for _ in range(depth):
-        node["a"] = {}
-        node = node["a"]
-    return root
-
-
-def _circular() -> dict[str, Any]:
-    loop: dict[str, Any] = {}
-    loop["self"] = loop
-    return loop
-
-
 BAD_METADATA = [
     pytest.param({"tags": {"a", "b"}}, id="set"),
     pytest.param({"score": float("nan")}, id="nan"),
@@ -1198,8 +1168,8 @@ BAD_METADATA = [
     pytest.param({("tuple", "key"): 1}, id="tuple-key"),
     pytest.param({"big": "x" * 70_000}, id="over-64k"),
     pytest.param({"huge": 10**5000}, id="huge-int"),
-    pytest.param(_circular(), id="circular"),
-    pytest.param(_deep(10_000), id="nested-10000-deep"),
+    pytest.param(circular_mapping(), id="circular"),
+    pytest.param(deep_mapping(10_000), id="nested-10000-deep"),
     pytest.param(["not", "a", "mapping"], id="list"),
     pytest.param("text", id="str"),
 ]

@@ -15,11 +15,9 @@ exempted with a reason fails :func:`test_every_public_method_is_audited_or_exemp
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import inspect
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -40,6 +38,7 @@ from conftest import SECRET
 from figures import assert_verified
 from images import gif_bytes, png_bytes
 from snapshots import snapshot
+from tokens import token_payload, with_payload
 
 A = "tenant-a"
 B = "tenant-b"
@@ -377,33 +376,22 @@ def test_tenant_b_cannot_reach_tenant_a(world: World, method: str) -> None:
     assert {tenant for _, tenant in world.b.calls} == {B}
 
 
-def _payload(token: str) -> dict[str, Any]:
-    body = token.split(".")[1]
-    payload: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    return payload
-
-
-def _with_payload(token: str, **changes: Any) -> str:
-    key_id, _body, mac = token.split(".")
-    body = json.dumps({**_payload(token), **changes}, separators=(",", ":"), sort_keys=True)
-    encoded = base64.urlsafe_b64encode(body.encode()).rstrip(b"=").decode()
-    return f"{key_id}.{encoded}.{mac}"
-
-
 def test_open_signed_refuses_swapped_tokens(world: World) -> None:
     """Tokens re-pointed at the other tenant, or forged, are BadSignature; a genuine token
     naming B and A's asset finds nothing. Nothing is audited for any of them."""
     catalog, a_id = world.catalog, world.a_image.id
     forged = [
-        _with_payload(world.a_token, t=B),
-        _with_payload(world.b_token, a=a_id),
-        _with_payload(world.b_token, t=A, a=a_id),
-        UrlSigner("another-secret-with-enough-bytes").sign("download", _payload(world.a_token)),
+        with_payload(world.a_token, t=B),
+        with_payload(world.b_token, a=a_id),
+        with_payload(world.b_token, t=A, a=a_id),
         UrlSigner("another-secret-with-enough-bytes").sign(
-            "download", {**_payload(world.a_token), "t": B}
+            "download", token_payload(world.a_token)
         ),
-        UrlSigner({"k9": SECRET}).sign("download", {**_payload(world.b_token), "a": a_id}),
-        UrlSigner(SECRET).sign("cursor", {**_payload(world.b_token), "a": a_id}),
+        UrlSigner("another-secret-with-enough-bytes").sign(
+            "download", {**token_payload(world.a_token), "t": B}
+        ),
+        UrlSigner({"k9": SECRET}).sign("download", {**token_payload(world.b_token), "a": a_id}),
+        UrlSigner(SECRET).sign("cursor", {**token_payload(world.b_token), "a": a_id}),
         *world.a_cursors,
     ]
     with world.nothing_written():
@@ -411,7 +399,7 @@ def test_open_signed_refuses_swapped_tokens(world: World) -> None:
             with pytest.raises(AssetCatalogError) as info:
                 catalog.open_signed(token)
             assert type(info.value) is BadSignature, token
-        exp = _payload(world.b_token)["exp"]
+        exp = token_payload(world.b_token)["exp"]
         for payload in ({"t": B, "a": a_id}, {"t": A, "a": world.b_ids[0]}):
             genuine = UrlSigner(SECRET).sign("download", {**payload, "exp": exp, "d": "inline"})
             world.not_found(lambda genuine=genuine: catalog.open_signed(genuine))
