@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,6 @@ from typing import Any
 import fsspec
 import pytest
 from fsspec.implementations.local import LocalFileSystem
-from fsspec.spec import AbstractFileSystem
 from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, create_engine, text
 
@@ -26,6 +24,17 @@ from asset_catalog import (
 from asset_catalog._protocols import AssetRepository, BlobStorage
 from asset_catalog._sql.postgres import psycopg_url
 
+from .backends import (
+    POSTGRES_URL,
+    SECRET,
+    S3Server,
+    drop_schema,
+    drop_stale_test_schemas,
+    in_ci,
+    new_test_schema_name,
+    start_s3_server,
+)
+
 settings.register_profile(
     "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -34,7 +43,35 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
-SECRET = "test-secret-0123456789abcdef"
+#: Fixtures that need a PostgreSQL server or the S3 API server. A test that uses one gets the
+#: ``postgres`` / ``s3`` marker, so ``pytest -m "not postgres and not s3"`` is a quick local
+#: loop without either; parameters that pick a backend by name carry the mark themselves
+#: (``pytest.param("postgres", marks=pytest.mark.postgres)``).
+POSTGRES_FIXTURES = frozenset(
+    {"postgres_engine", "postgres_schema", "postgres_repository", "_postgres_session_repository"}
+)
+S3_FIXTURES = frozenset({"s3_server", "s3_storage"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test by the real servers it needs (see POSTGRES_FIXTURES)."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & POSTGRES_FIXTURES:
+            item.add_marker(pytest.mark.postgres)
+        if names & S3_FIXTURES:
+            item.add_marker(pytest.mark.s3)
+
+
+@pytest.fixture(autouse=True)
+def _markers_match_the_servers_used(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that reached PostgreSQL or S3 without its marker (say, through
+    ``request.getfixturevalue``), so the quick loop never needs a server."""
+    yield
+    used = set(request.fixturenames)
+    for marker, fixtures in (("postgres", POSTGRES_FIXTURES), ("s3", S3_FIXTURES)):
+        if used & fixtures and request.node.get_closest_marker(marker) is None:
+            pytest.fail(f"uses {sorted(used & fixtures)} without @pytest.mark.{marker}")
 
 
 # -- repositories ---------------------------------------------------------------------------
@@ -46,41 +83,6 @@ def sqlite_repository(tmp_path: Path) -> Iterator[AssetRepository]:
     repo.create_schema()
     yield repo
     repo.close()
-
-
-POSTGRES_URL = os.environ.get(
-    "ASSET_CATALOG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-TEST_SCHEMA_PREFIX = "ac_test_"
-STALE_SCHEMA_AGE = 24 * 3600  # seconds; older test schemas are leftovers of killed runs
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"true", "1"}
-
-
-def new_test_schema_name() -> str:
-    """``ac_test_<unix time>_<random>``: unique per run or test, and datable for clean-up."""
-    return f"{TEST_SCHEMA_PREFIX}{int(time.time())}_{uuid.uuid4().hex[:16]}"
-
-
-def _drop_stale_test_schemas(engine: Engine) -> None:
-    """Drop test schemas that a run killed a day or more ago left behind."""
-    cutoff = time.time() - STALE_SCHEMA_AGE
-    with engine.begin() as conn:
-        names = conn.execute(
-            text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :pattern"),
-            {"pattern": TEST_SCHEMA_PREFIX.replace("_", "\\_") + "%"},
-        ).scalars()
-        for name in list(names):
-            stamp = name[len(TEST_SCHEMA_PREFIX) :].split("_", 1)[0]
-            if stamp.isdigit() and int(stamp) < cutoff:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-
-
-def drop_schema(engine: Engine, name: str) -> None:
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
 
 
 @pytest.fixture(scope="session")
@@ -102,10 +104,10 @@ def postgres_engine() -> Iterator[Engine]:
         reason = (
             f"PostgreSQL not reachable at {shown}: {detail}; set ASSET_CATALOG_TEST_POSTGRES_URL"
         )
-        if _in_ci():
+        if in_ci():
             pytest.fail(f"{reason} (CI is set, so PostgreSQL tests must run)", pytrace=False)
         pytest.skip(reason)
-    _drop_stale_test_schemas(engine)
+    drop_stale_test_schemas(engine)
     yield engine
     engine.dispose()
 
@@ -150,7 +152,7 @@ def postgres_repository(_postgres_session_repository: PostgresRepository) -> Ass
 
 REPOSITORIES = [
     pytest.param("sqlite_repository", id="sqlite"),
-    pytest.param("postgres_repository", id="postgres"),
+    pytest.param("postgres_repository", id="postgres", marks=pytest.mark.postgres),
 ]
 
 
@@ -180,74 +182,6 @@ def local_storage(tmp_path: Path) -> BlobStorage:
     return FsspecStorage(LocalFileSystem(), str(root))
 
 
-class S3Server:
-    """A moto S3 API server on loopback, started by the test session (or by one test)."""
-
-    def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
-        self.running = True
-
-    def stop(self) -> None:
-        """Stop serving and close the listening socket: new connections are refused."""
-        if self.running:
-            self.running = False
-            self._server.stop()
-            inner = self._server._server
-            if inner is not None:
-                inner.server_close()
-
-    def storage_options(self, **extra: Any) -> dict[str, Any]:
-        """Dummy credentials and the endpoint, passed to s3fs (never via the environment)."""
-        options: dict[str, Any] = {
-            "key": "testing",
-            "secret": "testing",
-            "client_kwargs": {"endpoint_url": self.endpoint, "region_name": "us-east-1"},
-            # Fail fast on a dead server: no botocore retries, short timeouts.
-            "config_kwargs": {
-                # SigV4 presigned URLs (X-Amz-Expires ...), as AWS, MinIO and R2 want.
-                "signature_version": "s3v4",
-                "retries": {"max_attempts": 1, "mode": "standard"},
-                "connect_timeout": 2,
-                "read_timeout": 5,
-            },
-            "skip_instance_cache": True,
-        }
-        options.update(extra)
-        return options
-
-    def filesystem(self, **extra: Any) -> AbstractFileSystem:
-        fs = fsspec.filesystem("s3", **self.storage_options(**extra))
-        fs.retries = 2  # s3fs's own retry loop (default 5, with back-off)
-        return fs
-
-    def new_bucket(self, fs: AbstractFileSystem) -> str:
-        bucket = f"ac-test-{uuid.uuid4().hex[:20]}"
-        # Not fs.mkdir: s3fs sends a LocationConstraint that us-east-1 refuses.
-        fs.call_s3("create_bucket", Bucket=bucket)
-        fs.invalidate_cache()
-        return bucket
-
-
-def start_s3_server() -> S3Server:
-    """Start a moto server; skip when moto/s3fs are not installed, unless CI is set."""
-    try:
-        import moto.server  # noqa: F401
-        import s3fs  # noqa: F401
-    except ImportError as exc:
-        reason = (
-            f"S3 tests need moto[server] and s3fs ({exc}); install with pip install -e '.[dev]'"
-        )
-        if _in_ci():
-            pytest.fail(f"{reason} (CI is set, so the S3 tests must run)", pytrace=False)
-        pytest.skip(reason)
-    return S3Server()
-
-
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     """One S3 API server on loopback for the whole run."""
@@ -272,7 +206,7 @@ STORAGES = [
 ]
 # The storage contract suite also runs on S3; the catalog-level suite (``catalog``) keeps to
 # memory and local files (see tests/test_s3.py for the catalog-level cases on S3).
-CONTRACT_STORAGES = [*STORAGES, pytest.param("s3_storage", id="s3")]
+CONTRACT_STORAGES = [*STORAGES, pytest.param("s3_storage", id="s3", marks=pytest.mark.s3)]
 
 
 @pytest.fixture(params=STORAGES)
@@ -313,7 +247,7 @@ def local_catalog(
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print the reliability figures (docs/reliability.md quotes them)."""
-    from figures import summary_lines
+    from .figures import summary_lines
 
     for line in summary_lines():
         terminalreporter.write_line(line)

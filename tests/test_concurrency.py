@@ -25,7 +25,10 @@ from asset_catalog import (
     UrlSigner,
 )
 from asset_catalog._protocols import AssetRepository, BlobStorage
-from images import png_bytes
+
+from .images import png_bytes
+
+pytestmark = pytest.mark.slow
 
 TENANT = "tenant-c"
 FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)

@@ -48,13 +48,16 @@ from asset_catalog import (
     exceptions,
 )
 from asset_catalog._models import Asset
-from clocks import TickingClock
-from conftest import SECRET
-from figures import CORPUS_CALLS, CORPUS_ITEMS, assert_verified
-from images import gif_bytes, jpeg_bytes, png_bytes, webp_bytes
-from odd_values import circular_mapping, deep_mapping
-from snapshots import Snapshot, snapshot
-from tokens import token_payload, with_payload
+
+from .backends import SECRET
+from .clocks import TickingClock
+from .figures import CORPUS_CALLS, CORPUS_ITEMS, assert_verified
+from .images import gif_bytes, jpeg_bytes, png_bytes, webp_bytes
+from .odd_values import circular_mapping, deep_mapping
+from .snapshots import Snapshot, snapshot
+from .tokens import token_payload, with_payload
+
+pytestmark = pytest.mark.slow
 
 CORPUS = Path(__file__).parent / "corpus"
 CATEGORIES = (
@@ -408,7 +411,9 @@ def seed(catalog: AssetCatalog, signer: UrlSigner, backend: str) -> World:
 
 BACKENDS = [
     pytest.param(("sqlite_repository", "local_storage"), id="sqlite-local"),
-    pytest.param(("postgres_repository", "memory_storage"), id="postgres-memory"),
+    pytest.param(
+        ("postgres_repository", "memory_storage"), id="postgres-memory", marks=pytest.mark.postgres
+    ),
 ]
 
 

@@ -16,7 +16,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
-from images import png_bytes
+from .images import png_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"(?P<skip><!-- not-run:[^>]*-->\n)?```python\n(?P<code>.*?)```", re.DOTALL)

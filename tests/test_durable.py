@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from asset_catalog import AssetCatalog, FsspecStorage, SqliteRepository, open_catalog
-from images import png_bytes
+
+from .images import png_bytes
 
 SECRET = "durable-secret-0123456789abcdef"
 

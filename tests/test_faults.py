@@ -33,10 +33,13 @@ from asset_catalog import (
     ObjectStatus,
     UrlSigner,
 )
-from clocks import TickingClock
-from faults import FaultPlan, FaultyRepository, FaultyStorage, ProcessDeath, fault_points
-from figures import FAULT_POINTS, record_verify
-from images import png_bytes
+
+from .clocks import TickingClock
+from .faults import FaultPlan, FaultyRepository, FaultyStorage, ProcessDeath, fault_points
+from .figures import FAULT_POINTS, record_verify
+from .images import png_bytes
+
+pytestmark = pytest.mark.slow
 
 T0 = dt.datetime(2026, 4, 1, 9, 0, 0, tzinfo=dt.UTC)
 FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)

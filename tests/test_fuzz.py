@@ -28,11 +28,14 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from asset_catalog import AssetCatalog, AssetCatalogError, Download, UrlSigner
-from figures import FUZZ_EXAMPLES, assert_verified
-from images import gif_bytes, jpeg_bytes, png_bytes
-from snapshots import Snapshot, snapshot
-from strategies import host_ids
-from test_corpus import PNG, World, seed
+
+from .figures import FUZZ_EXAMPLES, assert_verified
+from .images import gif_bytes, jpeg_bytes, png_bytes
+from .snapshots import Snapshot, snapshot
+from .strategies import host_ids
+from .test_corpus import PNG, World, seed
+
+pytestmark = pytest.mark.slow
 
 PUBLIC_METHODS = sorted(
     name

@@ -39,7 +39,8 @@ from asset_catalog import (
 )
 from asset_catalog._sql.repository import SqlRepository
 from asset_catalog.testing._builders import created_event, make_asset, make_object
-from images import png_bytes
+
+from .images import png_bytes
 
 TENANT = "tenant-fk"
 PNG = png_bytes(8, 8)
@@ -113,7 +114,7 @@ def host_metadata(schema: str | None) -> tuple[MetaData, Table, Table]:
 HostFactory = Callable[..., Host]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def make_host(
     request: pytest.FixtureRequest,
     tmp_path: Path,

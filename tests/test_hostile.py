@@ -44,12 +44,13 @@ from asset_catalog import (
 from asset_catalog._content.sniff import SNIFF_BYTES
 from asset_catalog._inputs import CHUNK
 from asset_catalog._models import Asset
-from clocks import TickingClock
-from figures import assert_verified
-from images import gif_bytes, png_bytes
-from odd_values import circular_mapping, deep_mapping
-from snapshots import Snapshot, snapshot
-from tokens import token_payload, with_payload
+
+from .clocks import TickingClock
+from .figures import assert_verified
+from .images import gif_bytes, png_bytes
+from .odd_values import circular_mapping, deep_mapping
+from .snapshots import Snapshot, snapshot
+from .tokens import token_payload, with_payload
 
 TENANT_A = "tenant-a"
 TENANT_B = "tenant-b"

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asset_catalog._content.images import ImageInfo, inspect_image
-from images import gif_bytes, jpeg_bytes, png_bytes, webp_bytes
+
+from .images import gif_bytes, jpeg_bytes, png_bytes, webp_bytes
 
 SIZES = [(1, 1), (640, 480), (3, 7)]
 

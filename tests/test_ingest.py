@@ -25,7 +25,8 @@ from asset_catalog import (
     StorageObject,
     UrlSigner,
 )
-from images import gif_bytes, jpeg_bytes, png_bytes, webp_bytes
+
+from .images import gif_bytes, jpeg_bytes, png_bytes, webp_bytes
 
 FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 FIXED_NOW = dt.datetime(2024, 2, 29, 13, 14, 15, 161718, tzinfo=dt.UTC)

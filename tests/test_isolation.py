@@ -33,12 +33,13 @@ from asset_catalog import (
     UrlSigner,
 )
 from asset_catalog._models import Asset
-from clocks import TickingClock
-from conftest import SECRET
-from figures import assert_verified
-from images import gif_bytes, png_bytes
-from snapshots import snapshot
-from tokens import token_payload, with_payload
+
+from .backends import SECRET
+from .clocks import TickingClock
+from .figures import assert_verified
+from .images import gif_bytes, png_bytes
+from .snapshots import snapshot
+from .tokens import token_payload, with_payload
 
 A = "tenant-a"
 B = "tenant-b"
@@ -176,7 +177,11 @@ def build(catalog: AssetCatalog) -> World:
 @pytest.fixture(
     params=[
         pytest.param(("sqlite_repository", "local_storage"), id="sqlite-local"),
-        pytest.param(("postgres_repository", "memory_storage"), id="postgres-memory"),
+        pytest.param(
+            ("postgres_repository", "memory_storage"),
+            id="postgres-memory",
+            marks=pytest.mark.postgres,
+        ),
     ]
 )
 def world(request: pytest.FixtureRequest, signer: UrlSigner) -> Iterator[World]:

@@ -15,8 +15,9 @@ from asset_catalog import (
     InvalidInput,
     SourceTool,
 )
-from clocks import ManualClock
-from images import png_bytes
+
+from .clocks import ManualClock
+from .images import png_bytes
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
 CSV = b"a,b\n1,2\n"

@@ -45,8 +45,9 @@ from asset_catalog.migrations import (
     VERSION_LOCATION,
     versions_path,
 )
-from conftest import SECRET, drop_schema, new_test_schema_name
-from images import png_bytes
+
+from .backends import SECRET, drop_schema, new_test_schema_name
+from .images import png_bytes
 
 LIBRARY_HEAD = f"{BRANCH_LABEL}@head"
 LIBRARY_BASE = f"{BRANCH_LABEL}@base"
@@ -323,7 +324,7 @@ class Database:
             finalize()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """An empty database on each backend; PostgreSQL reached with search_path = a new schema."""
     if request.param == "sqlite":

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from asset_catalog._content import mimetypes as mimetypes_module
 from asset_catalog._content.mimetypes import extension_for, is_active_content, resolve_mime
 from asset_catalog._content.sniff import Sniffed, sniff
-from images import png_bytes
+
+from .images import png_bytes
 
 TEXT = Sniffed(mime_type="text/plain", image=None, is_text=True)
 BINARY = Sniffed(mime_type=None, image=None, is_text=False)

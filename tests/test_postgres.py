@@ -24,8 +24,9 @@ from asset_catalog import (
 from asset_catalog._sql.postgres import psycopg_url
 from asset_catalog.exceptions import DuplicateKeyError, MissingDependency
 from asset_catalog.testing._builders import BASE_TIME, created_event, make_asset, make_object
-from conftest import SECRET, drop_schema, new_test_schema_name
-from images import png_bytes
+
+from .backends import SECRET, drop_schema, new_test_schema_name
+from .images import png_bytes
 
 ZONES = [
     dt.UTC,

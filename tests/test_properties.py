@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import fsspec
+import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
@@ -34,9 +35,11 @@ from asset_catalog import (
 )
 from asset_catalog._content.filenames import MAX_FILENAME_BYTES, clean_filename
 from asset_catalog._content.images import inspect_image
-from clocks import ManualClock
-from images import png_bytes
-from strategies import (
+
+from .clocks import ManualClock
+from .images import png_bytes
+from .snapshots import snapshot
+from .strategies import (
     BASE_TIME,
     AssetSpec,
     asset_specs,
@@ -46,7 +49,8 @@ from strategies import (
     tenant_ids,
     valid_filenames,
 )
-from test_hostile import snapshot
+
+pytestmark = pytest.mark.slow
 
 T = TypeVar("T")
 

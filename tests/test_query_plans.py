@@ -38,7 +38,8 @@ from sqlalchemy import Engine, create_engine, event, insert, text
 from asset_catalog import AssetQuery, AssetType, PostgresRepository, SourceTool, SqliteRepository
 from asset_catalog._query import Position
 from asset_catalog._sql.repository import SqlRepository
-from conftest import drop_schema, new_test_schema_name
+
+from .backends import drop_schema, new_test_schema_name
 
 TENANT = "tenant-plans"
 OTHER_TENANTS = [f"tenant-{n}" for n in range(9)]

@@ -20,8 +20,9 @@ from asset_catalog import (
     StorageObject,
     UrlSigner,
 )
-from clocks import ManualClock
-from images import png_bytes
+
+from .clocks import ManualClock
+from .images import png_bytes
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
 FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)

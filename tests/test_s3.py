@@ -34,7 +34,11 @@ from asset_catalog import (
     open_catalog,
 )
 from asset_catalog._protocols import AssetRepository
-from conftest import SECRET, S3Server, start_s3_server
+
+from .backends import SECRET, S3Server, start_s3_server
+
+# Every test here talks to the S3 API server (moto) on loopback.
+pytestmark = pytest.mark.s3
 
 CSV = b"a,b\n1,2\n"
 HTML = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"

@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asset_catalog._content.sniff import SNIFF_BYTES, Sniffed, sniff
-from images import gif_bytes, jpeg_bytes, png_bytes, webp_bytes
+
+from .images import gif_bytes, jpeg_bytes, png_bytes, webp_bytes
 
 
 class TestSniff:

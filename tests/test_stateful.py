@@ -55,10 +55,13 @@ from asset_catalog import (
 from asset_catalog._models import ReconcileReport
 from asset_catalog._protocols import BlobStorage
 from asset_catalog._sql.repository import SqlRepository
-from conftest import new_test_schema_name
-from figures import STATEFUL_EXAMPLES, record_verify
-from images import gif_bytes, png_bytes
-from strategies import AGENT_KEYS, BASE_TIME, CONVERSATIONS, MESSAGES, MIME_PREFIXES
+
+from .backends import new_test_schema_name
+from .figures import STATEFUL_EXAMPLES, record_verify
+from .images import gif_bytes, png_bytes
+from .strategies import AGENT_KEYS, BASE_TIME, CONVERSATIONS, MESSAGES, MIME_PREFIXES
+
+pytestmark = pytest.mark.slow
 
 SECRET = "stateful-secret-0123456789abcdef"
 TENANTS = ("tenant-a", "4711", "Tenant ü ✓")

@@ -25,8 +25,9 @@ from asset_catalog import (
     _maintenance,
 )
 from asset_catalog._sql.repository import SqlRepository
-from clocks import ManualClock
-from images import png_bytes
+
+from .clocks import ManualClock
+from .images import png_bytes
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)

@@ -1,0 +1,1 @@
+"""The test suite of asset_catalog (a package, so its helper modules import as ``tests.*``)."""
