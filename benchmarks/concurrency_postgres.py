@@ -47,13 +47,9 @@ from psycopg import pq
 from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from asset_catalog import (
-    AssetCatalog,
-    FsspecStorage,
-    PostgresRepository,
-    SqliteRepository,
-    UrlSigner,
-)
+from asset_catalog import AssetCatalog, UrlSigner
+from asset_catalog.sql import PostgresRepository, SqliteRepository
+from asset_catalog.storage import FsspecStorage
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK_PARENT = ROOT / "benchmarks" / ".work"

@@ -14,15 +14,11 @@ from fsspec.implementations.local import LocalFileSystem
 from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, create_engine, text
 
-from asset_catalog import (
-    AssetCatalog,
-    FsspecStorage,
-    PostgresRepository,
-    SqliteRepository,
-    UrlSigner,
-)
-from asset_catalog._protocols import AssetRepository, BlobStorage
-from asset_catalog._sql.postgres import psycopg_url
+from asset_catalog import AssetCatalog, UrlSigner
+from asset_catalog.protocols import AssetRepository, BlobStorage
+from asset_catalog.sql import PostgresRepository, SqliteRepository
+from asset_catalog.sql._postgres import psycopg_url
+from asset_catalog.storage import FsspecStorage
 
 from .backends import (
     POSTGRES_URL,

@@ -14,8 +14,9 @@ from typing import Any
 import attrs
 from sqlalchemy import text
 
-from asset_catalog import AssetCatalog, BlobStorage, FsspecStorage
+from asset_catalog import AssetCatalog, BlobStorage
 from asset_catalog._keys import tenant_token
+from asset_catalog.storage import FsspecStorage
 
 __all__ = ["Snapshot", "snapshot"]
 

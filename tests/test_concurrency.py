@@ -16,15 +16,8 @@ from typing import Any
 
 import pytest
 
-from asset_catalog import (
-    Asset,
-    AssetCatalog,
-    AssetNotFound,
-    ObjectStatus,
-    StorageError,
-    UrlSigner,
-)
-from asset_catalog._protocols import AssetRepository, BlobStorage
+from asset_catalog import Asset, AssetCatalog, AssetNotFound, ObjectStatus, StorageError, UrlSigner
+from asset_catalog.protocols import AssetRepository, BlobStorage
 
 from .images import png_bytes
 

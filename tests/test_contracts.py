@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from fsspec.implementations.local import LocalFileSystem
 
-from asset_catalog import FsspecStorage
-from asset_catalog._protocols import AssetRepository, BlobStorage
+from asset_catalog.protocols import AssetRepository, BlobStorage
+from asset_catalog.storage import FsspecStorage
 from asset_catalog.testing import RepositoryContract, StorageContract
 
 

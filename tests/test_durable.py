@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from asset_catalog import AssetCatalog, FsspecStorage, SqliteRepository, open_catalog
+from asset_catalog import AssetCatalog, open_catalog
+from asset_catalog.sql import SqliteRepository
+from asset_catalog.storage import FsspecStorage
 
 from .images import png_bytes
 

@@ -27,17 +27,10 @@ from sqlalchemy import (
 )
 from sqlalchemy import exc as sa_exc
 
-from asset_catalog import (
-    AssetCatalog,
-    AssetQuery,
-    FsspecStorage,
-    InvalidInput,
-    PostgresRepository,
-    SqliteRepository,
-    UrlSigner,
-    build_tables,
-)
-from asset_catalog._sql.repository import SqlRepository
+from asset_catalog import AssetCatalog, InvalidInput, UrlSigner
+from asset_catalog.protocols import AssetQuery
+from asset_catalog.sql import PostgresRepository, SqliteRepository, SqlRepository, build_tables
+from asset_catalog.storage import FsspecStorage
 from asset_catalog.testing._builders import created_event, make_asset, make_object
 
 from .images import png_bytes

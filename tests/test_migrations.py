@@ -28,16 +28,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Engine, MetaData, String, Table, create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 
-from asset_catalog import (
-    AssetCatalog,
-    AssetNotFound,
-    FsspecStorage,
-    PostgresRepository,
-    SqliteRepository,
-    UrlSigner,
-    build_tables,
-    open_catalog,
-)
+from asset_catalog import AssetCatalog, AssetNotFound, UrlSigner, open_catalog
 from asset_catalog.migrations import (
     BRANCH_LABEL,
     PREFIX_OPTION,
@@ -45,6 +36,8 @@ from asset_catalog.migrations import (
     VERSION_LOCATION,
     versions_path,
 )
+from asset_catalog.sql import PostgresRepository, SqliteRepository, build_tables
+from asset_catalog.storage import FsspecStorage
 
 from .backends import SECRET, drop_schema, new_test_schema_name
 from .images import png_bytes

@@ -13,16 +13,11 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL, make_url
 
-from asset_catalog import (
-    AssetNotFound,
-    AssetQuery,
-    InvalidInput,
-    PostgresRepository,
-    build_tables,
-    open_catalog,
-)
-from asset_catalog._sql.postgres import psycopg_url
+from asset_catalog import AssetNotFound, InvalidInput, open_catalog
 from asset_catalog.exceptions import DuplicateKeyError, MissingDependency
+from asset_catalog.protocols import AssetQuery
+from asset_catalog.sql import PostgresRepository, build_tables
+from asset_catalog.sql._postgres import psycopg_url
 from asset_catalog.testing._builders import BASE_TIME, created_event, make_asset, make_object
 
 from .backends import SECRET, drop_schema, new_test_schema_name

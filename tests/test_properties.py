@@ -24,17 +24,11 @@ import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from asset_catalog import (
-    Asset,
-    AssetCatalog,
-    AssetCatalogError,
-    FsspecStorage,
-    InvalidInput,
-    SqliteRepository,
-    UrlSigner,
-)
+from asset_catalog import Asset, AssetCatalog, AssetCatalogError, InvalidInput, UrlSigner
 from asset_catalog._content.filenames import MAX_FILENAME_BYTES, clean_filename
 from asset_catalog._content.images import inspect_image
+from asset_catalog.sql import SqliteRepository
+from asset_catalog.storage import FsspecStorage
 
 from .clocks import ManualClock
 from .images import png_bytes

@@ -35,9 +35,9 @@ from typing import Any, NamedTuple
 import pytest
 from sqlalchemy import Engine, create_engine, event, insert, text
 
-from asset_catalog import AssetQuery, AssetType, PostgresRepository, SourceTool, SqliteRepository
-from asset_catalog._query import Position
-from asset_catalog._sql.repository import SqlRepository
+from asset_catalog import AssetType, SourceTool
+from asset_catalog.protocols import AssetQuery, Position
+from asset_catalog.sql import PostgresRepository, SqliteRepository, SqlRepository
 
 from .backends import drop_schema, new_test_schema_name
 

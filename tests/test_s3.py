@@ -25,15 +25,15 @@ import pytest
 from asset_catalog import (
     AssetCatalog,
     AssetNotFound,
-    FsspecStorage,
     InvalidInput,
     ObjectStatus,
-    SqliteRepository,
     StorageError,
     UrlSigner,
     open_catalog,
 )
-from asset_catalog._protocols import AssetRepository
+from asset_catalog.protocols import AssetRepository
+from asset_catalog.sql import SqliteRepository
+from asset_catalog.storage import FsspecStorage
 
 from .backends import SECRET, S3Server, start_s3_server
 

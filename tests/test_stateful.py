@@ -42,19 +42,11 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import Engine, select, text
 
-from asset_catalog import (
-    Asset,
-    AssetCatalog,
-    AssetNotFound,
-    FsspecStorage,
-    InvalidInput,
-    PostgresRepository,
-    SqliteRepository,
-    UrlSigner,
-)
+from asset_catalog import Asset, AssetCatalog, AssetNotFound, InvalidInput, UrlSigner
 from asset_catalog._models import ReconcileReport
-from asset_catalog._protocols import BlobStorage
-from asset_catalog._sql.repository import SqlRepository
+from asset_catalog.protocols import BlobStorage
+from asset_catalog.sql import PostgresRepository, SqliteRepository, SqlRepository
+from asset_catalog.storage import FsspecStorage
 
 from .backends import new_test_schema_name
 from .figures import STATEFUL_EXAMPLES, record_verify

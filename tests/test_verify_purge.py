@@ -15,7 +15,6 @@ from asset_catalog import (
     AssetNotFound,
     BlobStorage,
     FindingKind,
-    FsspecStorage,
     InvalidInput,
     ObjectStatus,
     StorageError,
@@ -24,7 +23,8 @@ from asset_catalog import (
     VerifyReport,
     _maintenance,
 )
-from asset_catalog._sql.repository import SqlRepository
+from asset_catalog.sql import SqlRepository
+from asset_catalog.storage import FsspecStorage
 
 from .clocks import ManualClock
 from .images import png_bytes

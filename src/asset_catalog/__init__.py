@@ -1,16 +1,36 @@
 """asset_catalog: a tenant-scoped, auditable catalog of what AI agents generate.
 
 Start with :func:`open_catalog`; see the documentation in ``docs/`` for the concepts.
+
+The top level holds what a host uses: the facade, ``open_catalog``, the models, every error
+the library raises and its limits. The backends live in public sub-modules:
+:mod:`asset_catalog.sql` (the SQLite and PostgreSQL repositories and the table builder) and
+:mod:`asset_catalog.storage` (``FsspecStorage``); :mod:`asset_catalog.protocols` has what a
+third-party backend implements, :mod:`asset_catalog.testing` the contract suites it runs.
 """
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 from ._catalog import AssetCatalog
+from ._limits import (
+    DEFAULT_MAX_BYTES,
+    MAX_EXPIRES_IN,
+    MAX_FILENAME_BYTES,
+    MAX_HOST_ID_LENGTH,
+    MAX_IDS_PER_CALL,
+    MAX_LIST_LIMIT,
+    MAX_METADATA_BYTES,
+    MAX_PRESIGN_BATCH,
+    MIN_SECRET_BYTES,
+)
 from ._models import (
     Asset,
     AssetEvent,
     AssetType,
     Download,
+    EventKind,
     FindingKind,
     ObjectStatus,
     Page,
@@ -25,67 +45,75 @@ from ._models import (
     VerifyReport,
 )
 from ._open import open_catalog
-from ._protocols import AssetRepository, BlobStorage, ObjectEntry
-from ._query import AssetQuery, Position
 from ._signing import UrlSigner
-from ._sql.postgres import PostgresRepository
-from ._sql.schema import Tables, build_tables
-from ._sql.sqlite import SqliteRepository
-from ._storage.fsspec import FsspecStorage
 from .exceptions import (
     AssetCatalogError,
     AssetNotFound,
     BadSignature,
+    DuplicateKeyError,
     InvalidContent,
     InvalidCursor,
     InvalidInput,
+    MissingDependency,
     PayloadTooLarge,
+    RepositoryError,
     SignatureError,
     SignatureExpired,
     StorageError,
+    UnsupportedOperation,
 )
+from .protocols import AssetRepository, BlobStorage
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("asset-catalog")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
+    "DEFAULT_MAX_BYTES",
+    "MAX_EXPIRES_IN",
+    "MAX_FILENAME_BYTES",
+    "MAX_HOST_ID_LENGTH",
+    "MAX_IDS_PER_CALL",
+    "MAX_LIST_LIMIT",
+    "MAX_METADATA_BYTES",
+    "MAX_PRESIGN_BATCH",
+    "MIN_SECRET_BYTES",
     "Asset",
     "AssetCatalog",
     "AssetCatalogError",
     "AssetEvent",
     "AssetNotFound",
-    "AssetQuery",
     "AssetRepository",
     "AssetType",
     "BadSignature",
     "BlobStorage",
     "Download",
+    "DuplicateKeyError",
+    "EventKind",
     "FindingKind",
-    "FsspecStorage",
     "InvalidContent",
     "InvalidCursor",
     "InvalidInput",
-    "ObjectEntry",
+    "MissingDependency",
     "ObjectStatus",
     "Page",
     "PayloadTooLarge",
-    "Position",
-    "PostgresRepository",
     "PresignBatch",
     "PresignedUrl",
     "PurgeReport",
     "ReconcileReport",
+    "RepositoryError",
     "SignatureError",
     "SignatureExpired",
     "SourceTool",
-    "SqliteRepository",
     "StorageError",
     "StorageObject",
-    "Tables",
+    "UnsupportedOperation",
     "UrlSigner",
     "VerifyFinding",
     "VerifyProgress",
     "VerifyReport",
     "__version__",
-    "build_tables",
     "open_catalog",
 ]

@@ -36,16 +36,30 @@ from ._models import (
     VerifyProgress,
     VerifyReport,
 )
-from ._protocols import AssetRepository, BlobStorage
-from ._query import AssetQuery, Position
 from ._signing import UrlSigner
 from .exceptions import AssetNotFound, InvalidCursor, InvalidInput, SignatureError
+from .protocols import AssetQuery, AssetRepository, BlobStorage, Position
 
 __all__ = ["AssetCatalog"]
 
 DEFAULT_MAX_BYTES = 1024**3
 MAX_LIST_LIMIT = 500
 _BATCH = 500
+
+
+def _fingerprint(query: AssetQuery) -> str:
+    """A stable text form of the filters, bound into cursors."""
+    parts = [
+        query.asset_type.value if query.asset_type else "",
+        query.source_tool.value if query.source_tool else "",
+        query.conversation_id or "",
+        query.message_id or "",
+        query.agent_key or "",
+        query.mime_prefix or "",
+        query.created_after.isoformat() if query.created_after else "",
+        query.created_before.isoformat() if query.created_before else "",
+    ]
+    return "\x1f".join(f"{len(p)}:{p}" for p in parts)
 
 
 @attrs.define
@@ -79,6 +93,11 @@ class AssetCatalog(IngestMixin, DownloadsMixin):
     def storage(self) -> BlobStorage:
         """Where the bytes live."""
         return self._storage
+
+    @property
+    def signer(self) -> UrlSigner:
+        """What signs download tokens and list cursors."""
+        return self._signer
 
     def close(self) -> None:
         """Release the repository's connections."""
@@ -183,7 +202,7 @@ class AssetCatalog(IngestMixin, DownloadsMixin):
             created_before=aware_datetime(created_before, "created_before"),
         )
         scope = hashlib.sha256(
-            f"{len(tenant)}:{tenant}|{query.fingerprint()}".encode()
+            f"{len(tenant)}:{tenant}|{_fingerprint(query)}".encode()
         ).hexdigest()[:32]
         after = self._decode_cursor(cursor, scope) if cursor is not None else None
         rows = self._repository.list_assets(tenant, query, after, limit + 1)

@@ -14,13 +14,14 @@ from ._models import (
     Asset,
     AssetEvent,
     Download,
+    EventKind,
     ObjectStatus,
     PresignBatch,
     PresignedUrl,
 )
-from ._protocols import AssetRepository, BlobStorage
 from ._signing import UrlSigner
 from .exceptions import AssetNotFound, InvalidInput, StorageError
+from .protocols import AssetRepository, BlobStorage
 
 __all__ = ["MAX_EXPIRES_IN", "MAX_PRESIGN_BATCH", "DownloadsMixin"]
 
@@ -203,7 +204,7 @@ class DownloadsMixin:
             id=new_id(),
             tenant_id=asset.tenant_id,
             asset_id=asset.id,
-            event="url_issued",
+            event=EventKind.URL_ISSUED,
             at=now,
             actor=actor,
             details={"kind": url.kind, "expires_at": expires_at, "disposition": disposition},
@@ -241,7 +242,7 @@ class DownloadsMixin:
                         id=new_id(),
                         tenant_id=tenant,
                         asset_id=asset_id,
-                        event="downloaded",
+                        event=EventKind.DOWNLOADED,
                         at=self.clock(),
                         actor=optional_host_id(actor, "actor"),
                     )

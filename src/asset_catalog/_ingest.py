@@ -26,10 +26,18 @@ from ._inputs import (
     storable_text,
 )
 from ._keys import object_key
-from ._models import Asset, AssetEvent, AssetType, ObjectStatus, SourceTool, StorageObject
-from ._protocols import AssetRepository, BlobStorage
+from ._models import (
+    Asset,
+    AssetEvent,
+    AssetType,
+    EventKind,
+    ObjectStatus,
+    SourceTool,
+    StorageObject,
+)
 from ._streams import Meter, read_head
 from .exceptions import AssetCatalogError, DuplicateKeyError, InvalidContent, InvalidInput
+from .protocols import AssetRepository, BlobStorage
 
 __all__ = ["IngestMixin"]
 
@@ -299,7 +307,7 @@ class IngestMixin:
                 id=new_id(),
                 tenant_id=tenant_id,
                 asset_id=asset.id,
-                event="created",
+                event=EventKind.CREATED,
                 at=now,
                 actor=host_ids.get("user_id") or host_ids.get("agent_key"),
                 details={"size_bytes": asset.size_bytes, "sha256": asset.sha256},

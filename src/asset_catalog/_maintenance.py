@@ -23,8 +23,8 @@ from ._models import (
     VerifyProgress,
     VerifyReport,
 )
-from ._protocols import AssetRepository, BlobStorage
 from .exceptions import InvalidInput, StorageError
+from .protocols import AssetRepository, BlobStorage
 
 __all__ = ["purge", "reconcile", "verify"]
 

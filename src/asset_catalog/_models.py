@@ -14,6 +14,7 @@ __all__ = [
     "AssetEvent",
     "AssetType",
     "Download",
+    "EventKind",
     "FindingKind",
     "ObjectStatus",
     "Page",
@@ -53,6 +54,24 @@ class ObjectStatus(StrEnum):
     DELETING = "deleting"
     DELETED = "deleted"
     FAILED = "failed"
+
+
+class EventKind(StrEnum):
+    """What an audit event records (``AssetEvent.event``)."""
+
+    CREATED = "created"
+    """The asset was ingested (details: ``size_bytes``, ``sha256``)."""
+    LINKED = "linked"
+    """The asset was attached to a message (details: ``message_id``)."""
+    URL_ISSUED = "url_issued"
+    """A download URL was handed out (details: ``kind``, ``expires_at``, ``disposition``)."""
+    DOWNLOADED = "downloaded"
+    """A catalog-signed download was served."""
+    DELETED = "deleted"
+    """The asset was deleted (always its last event but ``purged``)."""
+    PURGED = "purged"
+    """The asset's rows were removed for good (details: ``size_bytes``, ``sha256``,
+    ``deleted_at``); the trail itself stays."""
 
 
 @attrs.frozen
@@ -109,7 +128,7 @@ class AssetEvent:
     id: str
     tenant_id: str
     asset_id: str
-    event: str
+    event: EventKind
     at: dt.datetime
     actor: str | None = None
     details: Mapping[str, Any] = attrs.field(factory=dict)

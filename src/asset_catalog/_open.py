@@ -9,10 +9,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from ._catalog import DEFAULT_MAX_BYTES, AssetCatalog
-from ._protocols import AssetRepository
 from ._signing import UrlSigner
-from ._storage.fsspec import FsspecStorage
 from .exceptions import InvalidInput, UnsupportedOperation
+from .protocols import AssetRepository
+from .storage import FsspecStorage
 
 __all__ = ["open_catalog"]
 
@@ -74,7 +74,7 @@ def _repository(database_url: str, table_prefix: str, durable: bool) -> AssetRep
         raise InvalidInput("database_url", f"not a database URL: {exc}") from exc
     backend = url.get_backend_name()
     if backend == "sqlite":
-        from ._sql.sqlite import SqliteRepository
+        from .sql import SqliteRepository
 
         return SqliteRepository(
             url.render_as_string(hide_password=False),
@@ -82,7 +82,7 @@ def _repository(database_url: str, table_prefix: str, durable: bool) -> AssetRep
             synchronous="FULL" if durable else "NORMAL",
         )
     if backend == "postgresql":
-        from ._sql.postgres import PostgresRepository, psycopg_url
+        from .sql._postgres import PostgresRepository, psycopg_url
 
         try:
             pg_url = psycopg_url(url)

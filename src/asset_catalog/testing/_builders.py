@@ -9,7 +9,15 @@ from typing import Any
 import attrs
 
 from .._ids import new_id
-from .._models import Asset, AssetEvent, AssetType, ObjectStatus, SourceTool, StorageObject
+from .._models import (
+    Asset,
+    AssetEvent,
+    AssetType,
+    EventKind,
+    ObjectStatus,
+    SourceTool,
+    StorageObject,
+)
 
 BASE_TIME = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)
 
@@ -52,7 +60,7 @@ def created_event(asset: Asset) -> AssetEvent:
         id=new_id(),
         tenant_id=asset.tenant_id,
         asset_id=asset.id,
-        event="created",
+        event=EventKind.CREATED,
         at=asset.created_at,
         details={"size_bytes": asset.size_bytes},
     )

@@ -9,9 +9,8 @@ import attrs
 import pytest
 
 from .._models import Asset, AssetType, ObjectStatus, SourceTool
-from .._protocols import AssetRepository
-from .._query import AssetQuery, Position
 from ..exceptions import AssetNotFound, DuplicateKeyError, RepositoryError
+from ..protocols import AssetQuery, AssetRepository, Position
 from ._builders import BASE_TIME, created_event, make_asset, make_object
 
 __all__ = ["RepositoryContract"]

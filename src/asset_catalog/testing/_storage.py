@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from .._protocols import BlobStorage
 from ..exceptions import InvalidInput, StorageError
+from ..protocols import BlobStorage
 
 __all__ = ["StorageContract"]
 

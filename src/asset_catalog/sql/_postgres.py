@@ -14,9 +14,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.schema import CreateSchema
 
 from ..exceptions import MissingDependency
-from .errors import translate_errors
-from .repository import SqlRepository
-from .schema import Tables, build_tables
+from ._errors import translate_errors
+from ._repository import SqlRepository
+from ._schema import Tables, build_tables
 
 __all__ = ["PostgresRepository", "psycopg_url"]
 

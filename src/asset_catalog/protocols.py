@@ -10,10 +10,40 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, NamedTuple, Protocol, runtime_checkable
 
-from ._models import Asset, AssetEvent, ObjectStatus, StorageObject
-from ._query import AssetQuery, Position
+import attrs
 
-__all__ = ["AssetRepository", "BlobStorage", "DeleteResult", "ObjectEntry"]
+from ._models import Asset, AssetEvent, AssetType, ObjectStatus, SourceTool, StorageObject
+
+__all__ = [
+    "AssetQuery",
+    "AssetRepository",
+    "BlobStorage",
+    "DeleteResult",
+    "ObjectEntry",
+    "Position",
+]
+
+
+@attrs.frozen
+class Position:
+    """A keyset position: the last item of the previous page."""
+
+    created_at: dt.datetime
+    id: str
+
+
+@attrs.frozen
+class AssetQuery:
+    """Filters of a list call; every field is optional and they combine with AND."""
+
+    asset_type: AssetType | None = None
+    source_tool: SourceTool | None = None
+    conversation_id: str | None = None
+    message_id: str | None = None
+    agent_key: str | None = None
+    mime_prefix: str | None = None
+    created_after: dt.datetime | None = None
+    created_before: dt.datetime | None = None
 
 
 class ObjectEntry(NamedTuple):

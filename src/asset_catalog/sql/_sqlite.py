@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
-from .repository import SqlRepository
-from .schema import Tables
+from ._repository import SqlRepository
+from ._schema import Tables
 
 __all__ = ["SqliteRepository"]
 

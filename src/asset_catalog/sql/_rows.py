@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._models import Asset, AssetEvent, AssetType, ObjectStatus, SourceTool, StorageObject
+from .._models import (
+    Asset,
+    AssetEvent,
+    AssetType,
+    EventKind,
+    ObjectStatus,
+    SourceTool,
+    StorageObject,
+)
 
 __all__ = ["asset_from_row", "asset_values", "event_values", "object_from_row", "object_values"]
 
@@ -102,7 +110,7 @@ def event_from_row(row: Mapping[Any, Any]) -> AssetEvent:
         id=row["id"],
         tenant_id=row["tenant_id"],
         asset_id=row["asset_id"],
-        event=row["event"],
+        event=EventKind(row["event"]),
         actor=row["actor"],
         at=row["at"],
         details=row["details"] or {},

@@ -28,12 +28,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from .._ids import new_id
 from .._models import Asset, AssetEvent, ObjectStatus, StorageObject
-from .._protocols import ObjectEntry
-from .._query import AssetQuery, Position
 from ..exceptions import AssetNotFound, RepositoryError
-from .errors import is_lock_error, translate_driver_errors, translate_errors
-from .prepared import Prepared
-from .rows import (
+from ..protocols import AssetQuery, ObjectEntry, Position
+from ._errors import is_lock_error, translate_driver_errors, translate_errors
+from ._prepared import Prepared
+from ._rows import (
     asset_from_row,
     asset_values,
     event_from_row,
@@ -41,7 +40,7 @@ from .rows import (
     object_from_row,
     object_values,
 )
-from .schema import Tables, build_tables
+from ._schema import Tables, build_tables
 
 __all__ = ["SqlDeleteResult", "SqlRepository"]
 

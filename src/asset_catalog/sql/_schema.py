@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import TextClause
 
-from .types import JsonDocument, UtcDateTime
+from ._types import JsonDocument, UtcDateTime
 
 __all__ = ["HOST_REFERENCE_COLUMNS", "OnDelete", "Tables", "build_tables"]
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import exc as sa_exc
 
 from ..exceptions import AssetCatalogError, DuplicateKeyError, InvalidInput, RepositoryError
-from .schema import HOST_REFERENCE_COLUMNS
+from ._schema import HOST_REFERENCE_COLUMNS
 
 __all__ = ["is_lock_error", "translate_driver_errors", "translate_errors"]
 

@@ -1,1 +1,0 @@
-"""SQL repositories on SQLAlchemy Core: one schema, one query module, thin dialect classes."""

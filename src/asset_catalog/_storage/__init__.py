@@ -1,1 +1,0 @@
-"""Blob storage adapters."""
