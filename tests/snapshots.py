@@ -15,7 +15,7 @@ import attrs
 from sqlalchemy import text
 
 from asset_catalog import AssetCatalog, BlobStorage
-from asset_catalog._keys import tenant_token
+from asset_catalog._logic.keys import tenant_token
 from asset_catalog.storage import FsspecStorage
 
 __all__ = ["Snapshot", "snapshot"]

@@ -30,6 +30,7 @@ from sqlalchemy import exc as sa_exc
 from asset_catalog import AssetCatalog, InvalidInput, UrlSigner
 from asset_catalog.protocols import AssetQuery
 from asset_catalog.sql import PostgresRepository, SqliteRepository, SqlRepository, build_tables
+from asset_catalog.sql._statements import list_statement
 from asset_catalog.storage import FsspecStorage
 from asset_catalog.testing._builders import created_event, make_asset, make_object
 
@@ -352,7 +353,7 @@ class TestHostDeletes:
     def test_list_by_conversation_uses_the_column_led_index(self, host: Host) -> None:
         """With the foreign key, list(conversation_id=...) reads the same index."""
         repo = host.repo
-        stmt = repo._list_statement(TENANT, AssetQuery(conversation_id="c1"), None, 51)
+        stmt = list_statement(repo.tables, TENANT, AssetQuery(conversation_id="c1"), None, 51)
         sql = str(stmt.compile(dialect=repo.engine.dialect, compile_kwargs={"literal_binds": True}))
         with repo.engine.connect() as conn:
             if host.db == "sqlite":

@@ -18,7 +18,14 @@ from asset_catalog.exceptions import DuplicateKeyError, MissingDependency
 from asset_catalog.protocols import AssetQuery
 from asset_catalog.sql import PostgresRepository, build_tables
 from asset_catalog.sql._postgres import psycopg_url
-from asset_catalog.testing._builders import BASE_TIME, created_event, make_asset, make_object
+from asset_catalog.testing._builders import (
+    BASE_TIME,
+    created_event,
+    deleting,
+    linking,
+    make_asset,
+    make_object,
+)
 
 from .backends import SECRET, drop_schema, new_test_schema_name
 from .images import png_bytes
@@ -413,7 +420,7 @@ class TestNulCharacters:
         assert repo.get_object(odd) is None
         assert repo.events_for("tenant-a", odd) == []
         assert [a.id for a in repo.get_assets("tenant-a", [odd, asset.id])] == [asset.id]
-        result = repo.mark_deleted("tenant-a", [odd], BASE_TIME, None)
+        result = repo.mark_deleted("tenant-a", [odd], deleting("tenant-a", BASE_TIME))
         assert (result.deleted, result.missing) == ((), (odd,))
         with pytest.raises(AssetNotFound):
             repo.link_message(
@@ -423,7 +430,7 @@ class TestNulCharacters:
                 tool_call_ids=None,
                 response_id=None,
                 at=BASE_TIME,
-                actor=None,
+                linked=linking("tenant-a", "m1", BASE_TIME),
             )
         assert repo.list_assets("tenant-a", AssetQuery(mime_prefix="\x00"), None, 10) == []
         assert repo.get_asset("tenant-a", asset.id) == asset

@@ -38,6 +38,7 @@ from sqlalchemy import Engine, create_engine, event, insert, text
 from asset_catalog import AssetType, SourceTool
 from asset_catalog.protocols import AssetQuery, Position
 from asset_catalog.sql import PostgresRepository, SqliteRepository, SqlRepository
+from asset_catalog.sql._statements import list_statement as sql_list_statement
 
 from .backends import drop_schema, new_test_schema_name
 
@@ -547,11 +548,11 @@ def insert_types(repo: SqlRepository, types: list[str]) -> None:
 
 
 def test_list_statement_is_what_list_assets_runs(sqlite_repository: SqlRepository) -> None:
-    """``_list_statement`` (the statement docs/schema.md shows) is the one executed."""
+    """``list_statement`` (the statement docs/schema.md shows) is the one executed."""
     query = AssetQuery(mime_prefix="image/", conversation_id="c")
     after = Position(created_at=BASE, id="0")
     statement, _ = list_statement(sqlite_repository, query, after)
-    compiled = sqlite_repository._list_statement(TENANT, query, after, PAGE).compile(
+    compiled = sql_list_statement(sqlite_repository.tables, TENANT, query, after, PAGE).compile(
         dialect=sqlite_repository.engine.dialect
     )
     assert statement == str(compiled)

@@ -97,7 +97,7 @@ def dying_ingest_catalog(catalog: AssetCatalog, signer: UrlSigner, *crash_on: st
     return wrapped(
         catalog,
         signer,
-        repository=CrashingRepository(catalog.repository, *crash_on, "mark_object_failed"),
+        repository=CrashingRepository(catalog.repository, *crash_on, "mark_objects_failed"),
         storage=FaultyStorage(catalog.storage, SimulatedCrash),
     )
 
@@ -163,7 +163,7 @@ class TestCrashedIngest:
         clock.tick()
         report = catalog.reconcile(older_than=NOW)
 
-        assert report == ReconcileReport(pending_failed=1, deletes_finished=0, blobs_removed=1)
+        assert report == ReconcileReport(pending_failed=1, deletes_finished=0)
         assert not catalog.storage.exists(pending.key)
         assert list(catalog.storage.iter_keys()) == []
         assert obj(catalog, pending.id).status is ObjectStatus.FAILED
@@ -232,7 +232,7 @@ class TestCrashedIngest:
         clock.tick(5)
         report = catalog.reconcile(older_than=NOW)
         assert report.pending_failed == 1
-        assert report.blobs_removed == 1
+        assert report.pending_failed + report.deletes_finished == 1  # blobs removed
         assert not catalog.storage.exists(leftover.key)
         assert obj(catalog, leftover.id).status is ObjectStatus.FAILED
         assert obj(catalog, leftover.id).deleted_at is not None
@@ -286,7 +286,7 @@ class TestCrashedDelete:
 
         clock.tick()
         report = catalog.reconcile(older_than=NOW)
-        assert report == ReconcileReport(pending_failed=0, deletes_finished=1, blobs_removed=1)
+        assert report == ReconcileReport(pending_failed=0, deletes_finished=1)
         assert not catalog.storage.exists(key)
         row = obj(catalog, asset.storage_object_id)
         assert row.status is ObjectStatus.DELETED
@@ -362,7 +362,7 @@ class TestReconcileScope:
         catalog.delete("t1", gone.id)
         clock.tick()
         assert catalog.reconcile(older_than=NOW) == ReconcileReport(
-            pending_failed=0, deletes_finished=0, blobs_removed=0, errors=()
+            pending_failed=0, deletes_finished=0, errors=()
         )
         assert catalog.get("t1", live.id) == live
         assert catalog.storage.exists(obj(catalog, live.storage_object_id).key)

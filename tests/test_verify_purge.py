@@ -21,10 +21,11 @@ from asset_catalog import (
     UrlSigner,
     VerifyProgress,
     VerifyReport,
-    _maintenance,
 )
+from asset_catalog._logic import verify as verify_module
 from asset_catalog.sql import SqlRepository
 from asset_catalog.storage import FsspecStorage
+from asset_catalog.testing._builders import deleting
 
 from .clocks import ManualClock
 from .images import png_bytes
@@ -103,7 +104,7 @@ class TestVerifyHealthy:
         """A pending ingest (row, maybe a blob) and an unfinished delete are reconcile's work."""
         asset = ingest(catalog, 1)[0]
         repo = catalog.repository
-        repo.mark_deleted("t1", [asset.id], clock(), None)  # blob not removed yet: deleting
+        repo.mark_deleted("t1", [asset.id], deleting("t1", clock()))  # blob not removed yet
         report = catalog.verify()
         assert report.ok, report.findings
         assert report.in_flight == 1
@@ -113,7 +114,7 @@ class TestVerifyHealthy:
         self, catalog: AssetCatalog, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """progress() gets rows then blobs, counts growing to the totals, batch by batch."""
-        monkeypatch.setattr(_maintenance, "BATCH", 3)
+        monkeypatch.setattr(verify_module, "BATCH", 3)
         ingest(catalog, 7)
         seen: list[VerifyProgress] = []
         report = catalog.verify(progress=seen.append)
@@ -287,7 +288,7 @@ class TestPurge:
     ) -> None:
         """An asset whose blob removal has not happened (object `deleting`) is not purged."""
         asset = ingest(catalog, 1)[0]
-        catalog.repository.mark_deleted("t1", [asset.id], clock(), None)
+        catalog.repository.mark_deleted("t1", [asset.id], deleting("t1", clock()))
         clock.now += 100 * DAY
         assert catalog.purge(dt.timedelta(days=1)).assets_purged == 0
         assert catalog.reconcile().deletes_finished == 1

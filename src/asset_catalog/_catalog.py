@@ -1,69 +1,85 @@
 """The facade: the one object a host needs.
 
-Ingest lives in :mod:`._ingest`, downloads in :mod:`._downloads` and the maintenance calls
-in :mod:`._maintenance`; this module holds the catalog itself, reads, links and deletes.
+Every public call checks its arguments here (the library's edge) and hands the validated
+values to its step in :mod:`._logic`, passing the catalog itself as the context: ingest to
+``_logic.ingest``, state changes to ``_logic.lifecycle``, links, reads, downloads and the
+audit each to their own module. No step is written here, so another facade (the awaitable
+one) reuses every step by calling this one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 import attrs
 
-from ._downloads import DownloadsMixin
-from ._ids import from_micros, to_micros, utcnow
-from ._ingest import IngestMixin
+from ._content.filenames import clean_filename
+from ._ids import utcnow
 from ._inputs import (
     aware_datetime,
+    chunks_of,
+    decode_image,
     enum_value,
+    expiry,
     host_id,
     id_list,
+    json_metadata,
+    list_limit,
     optional_host_id,
     plausible_id,
+    storable_text,
 )
-from ._maintenance import purge, reconcile, verify
+from ._inputs import disposition as checked_disposition
+from ._inputs import mime_prefix as checked_mime_prefix
+from ._limits import DEFAULT_MAX_BYTES, MAX_PRESIGN_BATCH
+from ._logic import downloads, lifecycle, links, queries
+from ._logic.ingest import IngestRequest, ingest
+from ._logic.verify import verify
 from ._models import (
     Asset,
     AssetEvent,
     AssetType,
+    Download,
     Page,
+    PresignBatch,
+    PresignedUrl,
     PurgeReport,
     ReconcileReport,
     SourceTool,
-    StorageObject,
     VerifyProgress,
     VerifyReport,
 )
 from ._signing import UrlSigner
-from .exceptions import AssetNotFound, InvalidCursor, InvalidInput, SignatureError
-from .protocols import AssetQuery, AssetRepository, BlobStorage, Position
+from .exceptions import AssetNotFound, InvalidInput
+from .protocols import AssetQuery, AssetRepository, BlobStorage
 
 __all__ = ["AssetCatalog"]
 
-DEFAULT_MAX_BYTES = 1024**3
-MAX_LIST_LIMIT = 500
-_BATCH = 500
+_IMAGE_FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "webp": "webp", "gif": "gif"}
 
 
-def _fingerprint(query: AssetQuery) -> str:
-    """A stable text form of the filters, bound into cursors."""
-    parts = [
-        query.asset_type.value if query.asset_type else "",
-        query.source_tool.value if query.source_tool else "",
-        query.conversation_id or "",
-        query.message_id or "",
-        query.agent_key or "",
-        query.mime_prefix or "",
-        query.created_after.isoformat() if query.created_after else "",
-        query.created_before.isoformat() if query.created_before else "",
-    ]
-    return "\x1f".join(f"{len(p)}:{p}" for p in parts)
+def _positive_int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput("max_bytes", "must be a whole number of bytes, 1 or more")
+    return value
+
+
+def _collaborator(kind: type[Any], field: str) -> Callable[[Any, Any, Any], None]:
+    def check(_instance: Any, _attribute: Any, value: Any) -> None:
+        if not isinstance(value, kind):
+            raise InvalidInput(field, f"must be a {kind.__name__}, not {type(value).__name__}")
+
+    return check
+
+
+def _host_ids(**ids: object) -> dict[str, str | None]:
+    return {name: optional_host_id(value, name) for name, value in ids.items()}
 
 
 @attrs.define
-class AssetCatalog(IngestMixin, DownloadsMixin):
+class AssetCatalog:
     """A tenant-scoped catalog of agent-generated images and files.
 
     Build one with :func:`~asset_catalog.open_catalog`, or pass the collaborators::
@@ -76,10 +92,14 @@ class AssetCatalog(IngestMixin, DownloadsMixin):
     catalog is thread-safe as far as its repository and storage are (both built-ins are).
     """
 
-    _repository: AssetRepository = attrs.field(alias="repository")
-    _storage: BlobStorage = attrs.field(alias="storage")
-    _signer: UrlSigner = attrs.field(alias="signer")
-    max_bytes: int = DEFAULT_MAX_BYTES
+    _repository: AssetRepository = attrs.field(
+        alias="repository", validator=_collaborator(AssetRepository, "repository")
+    )
+    _storage: BlobStorage = attrs.field(
+        alias="storage", validator=_collaborator(BlobStorage, "storage")
+    )
+    _signer: UrlSigner = attrs.field(alias="signer", validator=_collaborator(UrlSigner, "signer"))
+    max_bytes: int = attrs.field(default=DEFAULT_MAX_BYTES, converter=_positive_int)
     """Largest content accepted, in bytes; checked while streaming."""
     clock: Callable[[], dt.datetime] = utcnow
     """Source of timestamps (timezone-aware UTC); replace it in tests."""
@@ -102,6 +122,175 @@ class AssetCatalog(IngestMixin, DownloadsMixin):
     def close(self) -> None:
         """Release the repository's connections."""
         self._repository.close()
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    def ingest_image(
+        self,
+        tenant_id: str,
+        image: Any,
+        *,
+        conversation_id: str | None = None,
+        tool_call_id: str | None = None,
+        response_id: str | None = None,
+        message_id: str | None = None,
+        agent_key: str | None = None,
+        user_id: str | None = None,
+        format: str | None = None,
+        quality: str | None = None,
+        background: str | None = None,
+        size: str | None = None,
+        revised_prompt: str | None = None,
+        filename: str | None = None,
+        source_tool: SourceTool | str = SourceTool.IMAGE_GENERATION,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Asset:
+        """Catalogue an image: bytes, base64 text (as ``image_generation`` returns it) or a
+        binary stream.
+
+        The bytes must really be a PNG, JPEG, WebP or GIF (checked by structure, not by
+        name); width and height come from the header. Idempotent on
+        ``(tenant_id, tool_call_id)``: the same tool call returns the same asset and writes
+        no second blob. ``format`` (png/jpeg/webp), ``quality``, ``background``, ``size`` and
+        ``revised_prompt`` are recorded in the metadata; a ``format`` that disagrees with the
+        bytes is refused.
+        """
+        tenant = host_id(tenant_id, "tenant_id")
+        tool_call = optional_host_id(tool_call_id, "tool_call_id")
+        meta = json_metadata(metadata)
+        for name, value in (
+            ("quality", quality),
+            ("background", background),
+            ("size", size),
+            ("revised_prompt", revised_prompt),
+        ):
+            if value is not None:
+                if not isinstance(value, str) or len(value) > 32_000:
+                    raise InvalidInput(name, "must be a string of at most 32000 characters")
+                meta[name] = storable_text(value, name)
+        declared_format: str | None = None
+        if format is not None:
+            if not isinstance(format, str) or format.lower() not in _IMAGE_FORMATS:
+                raise InvalidInput("format", "must be one of png, jpeg, webp, gif")
+            declared_format = _IMAGE_FORMATS[format.lower()]
+        if isinstance(image, str):
+            image = decode_image(image, self.max_bytes)
+        return ingest(
+            self,
+            IngestRequest(
+                tenant_id=tenant,
+                chunks=chunks_of(image, "image", self.max_bytes),
+                field="image",
+                require_image=True,
+                declared_format=declared_format,
+                filename=clean_filename(filename) if filename is not None else None,
+                idempotency_key=f"image_generation:{tool_call}" if tool_call else None,
+                source_tool=enum_value(SourceTool, source_tool, "source_tool")
+                or SourceTool.IMAGE_GENERATION,
+                metadata=meta,
+                host_ids=_host_ids(
+                    conversation_id=conversation_id,
+                    tool_call_id=tool_call,
+                    response_id=response_id,
+                    message_id=message_id,
+                    agent_key=agent_key,
+                    user_id=user_id,
+                ),
+            ),
+        )
+
+    def ingest_container_file(
+        self,
+        tenant_id: str,
+        content: Any,
+        *,
+        container_id: str,
+        file_id: str,
+        filename: str,
+        conversation_id: str | None = None,
+        response_id: str | None = None,
+        tool_call_id: str | None = None,
+        message_id: str | None = None,
+        agent_key: str | None = None,
+        user_id: str | None = None,
+        mime_type: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Asset:
+        """Catalogue a Code Interpreter container file, streamed (bytes, a binary file
+        object or an iterable of chunks), never held whole in memory.
+
+        The filename is checked (a path prefix such as ``/mnt/data/`` is dropped; traversal,
+        control and bidi characters are refused); the type comes from the content first, the
+        extension second and the declared ``mime_type`` last. An image file becomes an
+        ``image`` asset with its dimensions. Idempotent on
+        ``(tenant_id, container_id, file_id)``.
+        """
+        tenant = host_id(tenant_id, "tenant_id")
+        container = host_id(container_id, "container_id")
+        file = host_id(file_id, "file_id")
+        return ingest(
+            self,
+            IngestRequest(
+                tenant_id=tenant,
+                chunks=chunks_of(content, "content", self.max_bytes),
+                field="content",
+                filename=clean_filename(filename),
+                declared_mime=_mime_type(mime_type),
+                idempotency_key=f"code_interpreter:{len(container)}:{container}:{file}",
+                source_tool=SourceTool.CODE_INTERPRETER,
+                metadata=json_metadata(metadata),
+                host_ids=_host_ids(
+                    conversation_id=conversation_id,
+                    tool_call_id=tool_call_id,
+                    response_id=response_id,
+                    message_id=message_id,
+                    agent_key=agent_key,
+                    user_id=user_id,
+                    container_id=container,
+                    openai_file_id=file,
+                ),
+            ),
+        )
+
+    def ingest_upload(
+        self,
+        tenant_id: str,
+        content: Any,
+        *,
+        filename: str,
+        user_id: str | None = None,
+        conversation_id: str | None = None,
+        message_id: str | None = None,
+        openai_file_id: str | None = None,
+        mime_type: str | None = None,
+        idempotency_key: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Asset:
+        """Catalogue a file a user uploaded (same checks as container files).
+
+        Pass an ``idempotency_key`` (e.g. the upload request id) to make retries safe.
+        """
+        tenant = host_id(tenant_id, "tenant_id")
+        key = optional_host_id(idempotency_key, "idempotency_key")
+        return ingest(
+            self,
+            IngestRequest(
+                tenant_id=tenant,
+                chunks=chunks_of(content, "content", self.max_bytes),
+                field="content",
+                filename=clean_filename(filename),
+                declared_mime=_mime_type(mime_type),
+                idempotency_key=f"user_upload:{key}" if key else None,
+                source_tool=SourceTool.USER_UPLOAD,
+                metadata=json_metadata(metadata),
+                host_ids=_host_ids(
+                    conversation_id=conversation_id,
+                    message_id=message_id,
+                    user_id=user_id,
+                    openai_file_id=openai_file_id,
+                ),
+            ),
+        )
 
     # -- linking --------------------------------------------------------------------------
 
@@ -128,13 +317,13 @@ class AssetCatalog(IngestMixin, DownloadsMixin):
         response = optional_host_id(response_id, "response_id")
         if not ids and not calls and response is None:
             raise InvalidInput("asset_ids", "give asset_ids, tool_call_ids or response_id")
-        linked = self._repository.link_message(
+        linked = links.link_message(
+            self,
             tenant,
             message,
             asset_ids=ids,
             tool_call_ids=calls,
             response_id=response,
-            at=self.clock(),
             actor=optional_host_id(actor, "actor"),
         )
         return len(linked)
@@ -143,17 +332,7 @@ class AssetCatalog(IngestMixin, DownloadsMixin):
 
     def get(self, tenant_id: str, asset_id: str) -> Asset:
         """One live asset of the tenant, or :class:`AssetNotFound`."""
-        tenant = host_id(tenant_id, "tenant_id")
-        asset = self._lookup(tenant, asset_id)
-        if asset is None:
-            raise AssetNotFound(str(asset_id))
-        return asset
-
-    def _lookup(self, tenant_id: str, asset_id: object) -> Asset | None:
-        if not plausible_id(asset_id):
-            return None
-        assert isinstance(asset_id, str)
-        return self._repository.get_asset(tenant_id, asset_id)
+        return queries.get(self, host_id(tenant_id, "tenant_id"), asset_id)
 
     def list(
         self,
@@ -179,63 +358,23 @@ class AssetCatalog(IngestMixin, DownloadsMixin):
         raises :class:`InvalidCursor`.
         """
         tenant = host_id(tenant_id, "tenant_id")
-        if (
-            isinstance(limit, bool)
-            or not isinstance(limit, int)
-            or not 1 <= limit <= MAX_LIST_LIMIT
-        ):
-            raise InvalidInput("limit", f"must be an integer from 1 to {MAX_LIST_LIMIT}")
-        if mime_prefix is not None and (
-            not isinstance(mime_prefix, str)
-            or len(mime_prefix) > 255
-            or not (mime_prefix.isascii() and mime_prefix.isprintable())
-        ):
-            raise InvalidInput("mime_prefix", "must be printable ASCII of at most 255 characters")
+        size = list_limit(limit)
+        prefix = checked_mime_prefix(mime_prefix)
         query = AssetQuery(
             asset_type=enum_value(AssetType, asset_type, "asset_type"),
             source_tool=enum_value(SourceTool, source_tool, "source_tool"),
             conversation_id=optional_host_id(conversation_id, "conversation_id"),
             message_id=optional_host_id(message_id, "message_id"),
             agent_key=optional_host_id(agent_key, "agent_key"),
-            mime_prefix=mime_prefix.lower() if mime_prefix else None,
+            mime_prefix=prefix,
             created_after=aware_datetime(created_after, "created_after"),
             created_before=aware_datetime(created_before, "created_before"),
         )
-        scope = hashlib.sha256(
-            f"{len(tenant)}:{tenant}|{_fingerprint(query)}".encode()
-        ).hexdigest()[:32]
-        after = self._decode_cursor(cursor, scope) if cursor is not None else None
-        rows = self._repository.list_assets(tenant, query, after, limit + 1)
-        items = tuple(rows[:limit])
-        next_cursor = None
-        if len(rows) > limit:
-            last = items[-1]
-            micros = to_micros(last.created_at)
-            next_cursor = self._signer.sign("cursor", {"s": scope, "t": micros, "i": last.id})
-        return Page(items=items, next_cursor=next_cursor)
-
-    def _decode_cursor(self, cursor: object, scope: str) -> Position:
-        try:
-            payload = self._signer.verify("cursor", cursor)
-        except SignatureError as exc:
-            raise InvalidCursor("malformed or tampered cursor") from exc
-        if payload.get("s") != scope:
-            raise InvalidCursor("cursor was made for another tenant or other filters")
-        micros, last_id = payload.get("t"), payload.get("i")
-        if not isinstance(micros, int) or not isinstance(last_id, str):
-            raise InvalidCursor("malformed cursor")
-        try:
-            created_at = from_micros(micros)
-        except OverflowError:
-            raise InvalidCursor("malformed cursor") from None
-        return Position(created_at=created_at, id=last_id)
+        return queries.page(self, tenant, query, size, cursor)
 
     def events(self, tenant_id: str, asset_id: str) -> tuple[AssetEvent, ...]:
         """The audit trail of an asset (also after it was deleted), oldest first."""
-        tenant = host_id(tenant_id, "tenant_id")
-        if not plausible_id(asset_id):
-            return ()
-        return tuple(self._repository.events_for(tenant, asset_id))
+        return queries.events_of(self, host_id(tenant_id, "tenant_id"), asset_id)
 
     # -- deletes --------------------------------------------------------------------------
 
@@ -250,12 +389,9 @@ class AssetCatalog(IngestMixin, DownloadsMixin):
         tenant = host_id(tenant_id, "tenant_id")
         if not plausible_id(asset_id):
             raise AssetNotFound(str(asset_id))
-        result = self._repository.mark_deleted(
-            tenant, [asset_id], self.clock(), optional_host_id(actor, "actor")
-        )
+        result = lifecycle.delete(self, tenant, [asset_id], optional_host_id(actor, "actor"))
         if result.missing:
             raise AssetNotFound(asset_id)
-        self._remove_blobs(result.objects)
         return bool(result.deleted)
 
     def delete_conversation(
@@ -263,27 +399,75 @@ class AssetCatalog(IngestMixin, DownloadsMixin):
     ) -> int:
         """Delete every asset of a conversation (as :meth:`delete` does each); returns how
         many this call deleted."""
-        tenant = host_id(tenant_id, "tenant_id")
-        conversation = host_id(conversation_id, "conversation_id")
-        who = optional_host_id(actor, "actor")
-        total = 0
-        while True:
-            ids = self._repository.asset_ids_in_conversation(tenant, conversation, _BATCH)
-            if not ids:
-                return total
-            result = self._repository.mark_deleted(tenant, ids, self.clock(), who)
-            total += len(result.deleted)
-            self._remove_blobs(result.objects)
+        return lifecycle.delete_conversation(
+            self,
+            host_id(tenant_id, "tenant_id"),
+            host_id(conversation_id, "conversation_id"),
+            optional_host_id(actor, "actor"),
+        )
 
-    def _remove_blobs(self, objects: Iterable[StorageObject]) -> None:
-        done: list[str] = []
-        try:
-            for obj in objects:
-                self._storage.delete(obj.key)
-                done.append(obj.id)
-        finally:
-            # Whatever was removed is recorded; the rest stays `deleting` for reconcile().
-            self._repository.finish_delete(done, self.clock())
+    # -- downloads ------------------------------------------------------------------------
+
+    def presign(
+        self,
+        tenant_id: str,
+        asset_id: str,
+        *,
+        expires_in: int = 900,
+        disposition: Literal["inline", "attachment"] | None = None,
+        actor: str | None = None,
+    ) -> PresignedUrl:
+        """A time-limited download URL for one asset (audited as ``url_issued``).
+
+        The storage's native presigning is used where it exists (S3); otherwise the URL
+        carries the catalog's signed token, to be served by a host route that calls
+        :meth:`open_signed`. Active content (HTML, SVG, JavaScript ...) is always an
+        ``attachment``.
+        """
+        tenant = host_id(tenant_id, "tenant_id")
+        return downloads.presign(
+            self,
+            tenant,
+            asset_id,
+            expires_in=expiry(expires_in),
+            requested=checked_disposition(disposition),
+            actor=optional_host_id(actor, "actor"),
+        )
+
+    def presign_many(
+        self,
+        tenant_id: str,
+        asset_ids: Sequence[str],
+        *,
+        expires_in: int = 900,
+        disposition: Literal["inline", "attachment"] | None = None,
+        actor: str | None = None,
+    ) -> PresignBatch:
+        """Download URLs for up to 100 assets with one repository query (thumbnail grids).
+
+        Every id gets one answer: a URL in ``urls``; or ``missing`` when it is not a live
+        asset of the tenant; or ``unsupported`` when the storage failed to sign it natively
+        (the rest of the batch is still answered). More than 100 ids is ``InvalidInput``.
+        """
+        tenant = host_id(tenant_id, "tenant_id")
+        ids = id_list(asset_ids, "asset_ids", limit=MAX_PRESIGN_BATCH)
+        return downloads.presign_many(
+            self,
+            tenant,
+            ids,
+            expires_in=expiry(expires_in),
+            requested=checked_disposition(disposition),
+            actor=optional_host_id(actor, "actor"),
+        )
+
+    def open_signed(self, token: str, *, actor: str | None = None) -> Download:
+        """Serve a catalog-signed download: verify the token, then return the asset, an open
+        stream of its bytes (close it) and the response headers to send.
+
+        Raises :class:`BadSignature` / :class:`SignatureExpired` for a token to refuse and
+        :class:`AssetNotFound` when the asset is gone. Audited as ``downloaded``.
+        """
+        return downloads.open_signed(self, token, optional_host_id(actor, "actor"))
 
     # -- repair ---------------------------------------------------------------------------
 
@@ -296,7 +480,7 @@ class AssetCatalog(IngestMixin, DownloadsMixin):
         ``older_than`` above your longest upload. Safe to run at any time, from any number of
         processes.
         """
-        return reconcile(self._repository, self._storage, self.clock, older_than)
+        return lifecycle.reconcile(self, older_than)
 
     def verify(
         self,
@@ -314,13 +498,7 @@ class AssetCatalog(IngestMixin, DownloadsMixin):
         batch. At most ``max_findings`` findings are kept; ``counts`` is always exact.
         Raises :class:`StorageError` if the storage cannot be read.
         """
-        return verify(
-            self._repository,
-            self._storage,
-            checksums=bool(checksums),
-            progress=progress,
-            max_findings=max_findings,
-        )
+        return verify(self, checksums=bool(checksums), progress=progress, max_findings=max_findings)
 
     def purge(self, older_than: dt.timedelta, *, actor: str | None = None) -> PurgeReport:
         """Hard-delete the rows of assets deleted more than ``older_than`` ago (and of
@@ -330,4 +508,10 @@ class AssetCatalog(IngestMixin, DownloadsMixin):
         trail itself is kept. Objects still ``deleting`` are left for :meth:`reconcile`.
         Idempotent: a second run purges nothing.
         """
-        return purge(self._repository, self.clock, older_than, optional_host_id(actor, "actor"))
+        return lifecycle.purge(self, older_than, optional_host_id(actor, "actor"))
+
+
+def _mime_type(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput("mime_type", "must be a string")
+    return value

@@ -11,33 +11,37 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
+from ._limits import (
+    MAX_EXPIRES_IN,
+    MAX_HOST_ID_LENGTH,
+    MAX_IDS_PER_CALL,
+    MAX_LIST_LIMIT,
+    MAX_METADATA_BYTES,
+)
 from .exceptions import InvalidContent, InvalidInput, PayloadTooLarge
 
 __all__ = [
-    "Content",
-    "ImageInput",
+    "CHUNK",
     "aware_datetime",
     "chunks_of",
     "decode_image",
+    "disposition",
     "enum_value",
+    "expiry",
     "host_id",
     "id_list",
     "json_metadata",
+    "list_limit",
+    "mime_prefix",
     "optional_host_id",
     "plausible_id",
     "storable_text",
 ]
 
-MAX_HOST_ID = 255
 CHUNK = 1024 * 1024
-
-Content = bytes | bytearray | memoryview | Iterable[bytes] | Any
-"""Bytes, a binary file object (anything with ``read``) or an iterable of byte chunks."""
-
-ImageInput = bytes | bytearray | memoryview | str | Any
-"""Raw image bytes, base64 text (optionally a ``data:`` URL) or a binary stream."""
+"""The size of the chunks content is read and written in."""
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -50,8 +54,8 @@ def host_id(value: object, field: str) -> str:
         raise InvalidInput(field, f"must be a string, not {type(value).__name__}")
     if not value:
         raise InvalidInput(field, "must not be empty")
-    if len(value) > MAX_HOST_ID:
-        raise InvalidInput(field, f"must be at most {MAX_HOST_ID} characters")
+    if len(value) > MAX_HOST_ID_LENGTH:
+        raise InvalidInput(field, f"must be at most {MAX_HOST_ID_LENGTH} characters")
     if any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in value):
         raise InvalidInput(field, "must not contain control characters")
     return value
@@ -98,8 +102,8 @@ def json_metadata(value: object, field: str = "metadata") -> dict[str, Any]:
         raise InvalidInput(field, f"must be JSON-serialisable: {exc}") from exc
     except RecursionError as exc:
         raise InvalidInput(field, "is nested too deeply") from exc
-    if len(text) > 64 * 1024:
-        raise InvalidInput(field, "must be at most 64 KiB as JSON")
+    if len(text) > MAX_METADATA_BYTES:
+        raise InvalidInput(field, f"must be at most {MAX_METADATA_BYTES // 1024} KiB as JSON")
     result: dict[str, Any] = json.loads(text)
     pending: list[Any] = [result]
     while pending:  # every key and string, however deep
@@ -188,7 +192,7 @@ def plausible_id(asset_id: object) -> bool:
     return 0 < len(asset_id) <= 64 and asset_id.isprintable()
 
 
-def id_list(values: Iterable[str] | None, field: str, limit: int = 1000) -> list[str]:
+def id_list(values: Iterable[str] | None, field: str, limit: int = MAX_IDS_PER_CALL) -> list[str]:
     """A list of host ids, without duplicates, at most ``limit``; a lone string is refused."""
     if values is None:
         return []
@@ -203,3 +207,37 @@ def id_list(values: Iterable[str] | None, field: str, limit: int = 1000) -> list
         if len(ids) > limit or count > 10 * limit:
             raise InvalidInput(field, f"at most {limit} ids per call")
     return list(ids)
+
+
+def list_limit(value: object) -> int:
+    """A page size: a whole number from 1 to MAX_LIST_LIMIT."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIST_LIMIT:
+        raise InvalidInput("limit", f"must be an integer from 1 to {MAX_LIST_LIMIT}")
+    return value
+
+
+def mime_prefix(value: object) -> str | None:
+    """A literal MIME-type prefix (printable ASCII), lower-cased; None or empty for none."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, str)
+        or len(value) > 255
+        or not (value.isascii() and value.isprintable())
+    ):
+        raise InvalidInput("mime_prefix", "must be printable ASCII of at most 255 characters")
+    return value.lower() or None
+
+
+def expiry(value: object) -> int:
+    """A URL lifetime: whole seconds from 1 to MAX_EXPIRES_IN."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_EXPIRES_IN:
+        raise InvalidInput("expires_in", f"must be whole seconds from 1 to {MAX_EXPIRES_IN}")
+    return value
+
+
+def disposition(value: object) -> Literal["inline", "attachment"] | None:
+    """``inline``, ``attachment`` or None (the catalog chooses)."""
+    if value is None or value == "inline" or value == "attachment":  # noqa: PLR1714 - narrows
+        return value
+    raise InvalidInput("disposition", "must be 'inline' or 'attachment'")

@@ -186,9 +186,11 @@ class ReconcileReport:
     """What :meth:`AssetCatalog.reconcile` found and did."""
 
     pending_failed: int = 0
+    """Ingests that died: their blob removed, their row now ``failed``."""
     deletes_finished: int = 0
-    blobs_removed: int = 0
+    """Deletes that died half-way: their blob removed, their row now ``deleted``."""
     errors: tuple[str, ...] = ()
+    """One line per object whose blob could not be removed (left for the next run)."""
 
 
 @attrs.frozen

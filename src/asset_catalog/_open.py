@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from ._catalog import DEFAULT_MAX_BYTES, AssetCatalog
+from ._catalog import AssetCatalog
+from ._limits import DEFAULT_MAX_BYTES
 from ._signing import UrlSigner
 from .exceptions import InvalidInput, UnsupportedOperation
 from .protocols import AssetRepository
@@ -47,46 +48,45 @@ def open_catalog(
     directory) before the asset is published. It costs a few fsyncs per ingest (see
     docs/reliability.md). PostgreSQL and object stores are durable on their own terms.
     """
+    if storage_options is not None and not isinstance(storage_options, Mapping):
+        raise InvalidInput("storage_options", "must be a mapping of filesystem options")
     repository = _repository(database_url, table_prefix, durable)
     try:
         storage = FsspecStorage.from_url(
             storage_url, fsync=bool(durable), **dict(storage_options or {})
         )
         signer = UrlSigner(secret, active_key_id=active_key_id, base_url=base_url)
-    except ValueError as exc:
-        repository.close()
-        if isinstance(exc, InvalidInput):
-            raise
-        raise InvalidInput("secret", str(exc)) from exc
-    if create_schema:
-        try:
+        catalog = AssetCatalog(
+            repository=repository, storage=storage, signer=signer, max_bytes=max_bytes
+        )
+        if create_schema:
             repository.create_schema()
-        except BaseException:
-            repository.close()
-            raise
-    return AssetCatalog(repository=repository, storage=storage, signer=signer, max_bytes=max_bytes)
+    except BaseException:
+        repository.close()
+        raise
+    return catalog
 
 
-def _repository(database_url: str, table_prefix: str, durable: bool) -> AssetRepository:
+def _repository(database_url: object, table_prefix: object, durable: bool) -> AssetRepository:
+    if not isinstance(table_prefix, str):
+        raise InvalidInput("table_prefix", "must be text")
+    if not isinstance(database_url, str):
+        raise InvalidInput("database_url", "must be a SQLAlchemy URL")
     try:
         url = make_url(database_url)
-    except ArgumentError as exc:
-        raise InvalidInput("database_url", f"not a database URL: {exc}") from exc
+    except (ArgumentError, ValueError) as exc:
+        raise InvalidInput("database_url", f"not a database URL: {exc}") from None
     backend = url.get_backend_name()
-    if backend == "sqlite":
-        from .sql import SqliteRepository
+    if backend not in {"sqlite", "postgresql"}:
+        raise UnsupportedOperation(f"no repository for database URLs of kind {backend!r} yet")
+    from .sql import PostgresRepository, SqliteRepository
 
-        return SqliteRepository(
-            url.render_as_string(hide_password=False),
-            table_prefix=table_prefix,
-            synchronous="FULL" if durable else "NORMAL",
-        )
-    if backend == "postgresql":
-        from .sql._postgres import PostgresRepository, psycopg_url
-
-        try:
-            pg_url = psycopg_url(url)
-        except ValueError as exc:
-            raise InvalidInput("database_url", str(exc)) from exc
-        return PostgresRepository(pg_url, table_prefix=table_prefix)
-    raise UnsupportedOperation(f"no repository for database URLs of kind {backend!r} yet")
+    try:
+        if backend == "sqlite":
+            synchronous = "FULL" if durable else "NORMAL"
+            return SqliteRepository(url, table_prefix=table_prefix, synchronous=synchronous)
+        return PostgresRepository(url, table_prefix=table_prefix)
+    except InvalidInput as exc:
+        if exc.field != "url":
+            raise
+        raise InvalidInput("database_url", exc.message) from None

@@ -11,13 +11,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .exceptions import BadSignature, SignatureExpired
+from ._limits import MIN_SECRET_BYTES
+from .exceptions import BadSignature, InvalidInput, SignatureExpired
 
 __all__ = ["UrlSigner"]
 
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _MAX_TOKEN = 4096
-_MIN_SECRET = 16
 
 
 def _b64encode(data: bytes) -> str:
@@ -57,21 +57,29 @@ class UrlSigner:
     ) -> None:
         keys = dict(secret) if isinstance(secret, Mapping) else {"k0": secret}
         if not keys:
-            raise ValueError("at least one secret is required")
+            raise InvalidInput("secret", "at least one secret is required")
         self._keys: dict[str, bytes] = {}
         for key_id, value in keys.items():
-            if not _KEY_ID.match(key_id):
-                raise ValueError(f"key id {key_id!r} must match {_KEY_ID.pattern}")
+            if not isinstance(key_id, str) or not _KEY_ID.match(key_id):
+                raise InvalidInput("secret", f"key id {key_id!r} must match {_KEY_ID.pattern}")
+            if not isinstance(value, str | bytes | bytearray):
+                raise InvalidInput(
+                    "secret", f"secret {key_id!r} must be text or bytes, not {type(value).__name__}"
+                )
             raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)
-            if len(raw) < _MIN_SECRET:
-                raise ValueError(f"secret {key_id!r} is too short (at least {_MIN_SECRET} bytes)")
+            if len(raw) < MIN_SECRET_BYTES:
+                raise InvalidInput(
+                    "secret", f"secret {key_id!r} is too short (at least {MIN_SECRET_BYTES} bytes)"
+                )
             self._keys[key_id] = raw
         if active_key_id is None:
             if len(self._keys) != 1:
-                raise ValueError("active_key_id is required when several secrets are given")
+                raise InvalidInput("active_key_id", "is required when several secrets are given")
             active_key_id = next(iter(self._keys))
         if active_key_id not in self._keys:
-            raise ValueError(f"active_key_id {active_key_id!r} is not among the secrets")
+            raise InvalidInput("active_key_id", f"{active_key_id!r} is not among the secrets")
+        if not isinstance(base_url, str):
+            raise InvalidInput("base_url", f"must be text, not {type(base_url).__name__}")
         self._active = active_key_id
         self._base_url = base_url.rstrip("/")
 

@@ -1,13 +1,19 @@
-"""The two seams of the catalog: where rows live and where bytes live.
+"""The two seams of the catalog: where rows live and where bytes live, and what crosses them.
 
-Both protocols are small and I/O-only. The logic that makes an ingest or a delete safe lives
-once, in :class:`~asset_catalog.AssetCatalog`, not in each backend.
+Both protocols are small and I/O-only: a repository persists and returns rows, a storage
+moves bytes. Every decision (which state comes next, which event is recorded and when) is
+the catalog's, made once for every backend. Where the rows a call changes are only known
+inside the repository's transaction (a link, a delete, a purge), the catalog passes a
+callback that builds their events, and the repository stores exactly what it returns.
+
+A third-party backend implements :class:`AssetRepository` or :class:`BlobStorage` and runs
+the contract suites of :mod:`asset_catalog.testing`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, NamedTuple, Protocol, runtime_checkable
 
 import attrs
@@ -19,8 +25,11 @@ __all__ = [
     "AssetRepository",
     "BlobStorage",
     "DeleteResult",
+    "DeletedEvents",
+    "LinkedEvent",
     "ObjectEntry",
     "Position",
+    "PurgedEvent",
 ]
 
 
@@ -46,6 +55,18 @@ class AssetQuery:
     created_before: dt.datetime | None = None
 
 
+LinkedEvent = Callable[[str], AssetEvent]
+"""Builds the ``linked`` event of one asset id (``link_message`` calls it per asset it links)."""
+
+DeletedEvents = Callable[[Sequence[str], dt.datetime | None], Sequence[AssetEvent]]
+"""Builds the ``deleted`` events of the live assets a delete found (their ids, in id order)
+given the time of the latest event any of them already has (None: none has one): one event
+per id, each carrying the time at which its asset is deleted."""
+
+PurgedEvent = Callable[[Asset], AssetEvent]
+"""Builds the ``purged`` event of one asset row that a purge removed."""
+
+
 class ObjectEntry(NamedTuple):
     """A storage object row and the state of the asset that owns it (for ``verify``)."""
 
@@ -67,10 +88,18 @@ class DeleteResult(Protocol):
 
 @runtime_checkable
 class AssetRepository(Protocol):
-    """Durable rows: storage objects, assets and audit events, always tenant-scoped."""
+    """Durable rows: storage objects, assets and audit events, always tenant-scoped.
+
+    Reads of assets only ever return *live* ones (``deleted_at`` is None) of the tenant
+    asked for. A method documented as "one transaction" must be atomic: all or nothing.
+    Errors are the library's own (:class:`~asset_catalog.exceptions.RepositoryError` for a
+    database failure), never the driver's.
+    """
 
     def create_schema(self) -> None:
         """Create the tables and indexes if they do not exist."""
+
+    # -- ingest ---------------------------------------------------------------------------
 
     def find_by_idempotency_key(self, tenant_id: str, key: str) -> Asset | None:
         """Return the live asset with this idempotency key, if any."""
@@ -79,15 +108,19 @@ class AssetRepository(Protocol):
         """Insert a ``pending`` storage object row (committed before any byte is written)."""
 
     def complete_ingest(self, asset: Asset, event: AssetEvent) -> None:
-        """In one transaction: mark the object ``stored`` with the asset's size and sha256,
-        insert the asset and its ``created`` event.
+        """One transaction: mark the asset's object ``stored`` with the asset's size and
+        sha256 (only if it is still ``pending``), insert the asset and ``event``.
 
         Raises :class:`~asset_catalog.exceptions.DuplicateKeyError` when the idempotency key
-        was taken meanwhile; nothing is written then.
+        was taken meanwhile, and :class:`~asset_catalog.exceptions.RepositoryError` when the
+        object is no longer ``pending``; nothing is written then.
         """
 
-    def mark_object_failed(self, object_id: str, at: dt.datetime) -> None:
-        """Mark a ``pending`` object ``failed`` (its blob has been removed)."""
+    def mark_objects_failed(self, object_ids: Sequence[str], at: dt.datetime) -> None:
+        """Mark those of the objects that are ``pending`` as ``failed`` at ``at`` (their blobs
+        have been removed); leave every other status alone."""
+
+    # -- reads ----------------------------------------------------------------------------
 
     def get_asset(self, tenant_id: str, asset_id: str) -> Asset | None:
         """Return a live asset of this tenant, or None."""
@@ -101,7 +134,10 @@ class AssetRepository(Protocol):
         """Like :meth:`get_assets`, each with its storage object's key, in one query."""
 
     def get_object(self, object_id: str) -> StorageObject | None:
-        """Return a storage object row by id."""
+        """Return a storage object row by id (any tenant, any status)."""
+
+    def get_objects(self, object_ids: Sequence[str]) -> list[StorageObject]:
+        """The storage objects among ``object_ids`` (any tenant, any status), in one query."""
 
     def list_assets(
         self, tenant_id: str, query: AssetQuery, after: Position | None, limit: int
@@ -114,6 +150,20 @@ class AssetRepository(Protocol):
     ) -> list[str]:
         """Ids of up to ``limit`` live assets of a conversation."""
 
+    def events_for(self, tenant_id: str, asset_id: str) -> list[AssetEvent]:
+        """The audit trail of one asset (live, deleted or purged), oldest first."""
+
+    def objects_in_status(
+        self, status: ObjectStatus, created_before: dt.datetime, limit: int
+    ) -> list[StorageObject]:
+        """Objects in ``status`` created before a time, oldest first (for ``reconcile``)."""
+
+    def objects_after(self, after_id: str | None, limit: int) -> list[ObjectEntry]:
+        """Up to ``limit`` storage objects of every tenant and status with an id greater than
+        ``after_id``, in id order, each with the state of its asset (for ``verify``)."""
+
+    # -- changes whose events the catalog builds -----------------------------------------
+
     def link_message(
         self,
         tenant_id: str,
@@ -123,50 +173,43 @@ class AssetRepository(Protocol):
         tool_call_ids: Sequence[str] | None,
         response_id: str | None,
         at: dt.datetime,
-        actor: str | None,
+        linked: LinkedEvent,
     ) -> list[str]:
-        """Set ``message_id`` on matching live assets that have none; record ``linked``
-        events; return the ids linked. Raises ``AssetNotFound`` (writing nothing) when an
-        id of ``asset_ids`` is not a live asset of the tenant."""
+        """One transaction: set ``message_id`` (and ``updated_at = at``) on the tenant's live
+        assets that match any selector and have no message yet, store ``linked(asset_id)``
+        for each, and return their ids in id order. Raises ``AssetNotFound`` (writing
+        nothing) when an id of ``asset_ids`` is not a live asset of the tenant."""
 
     def mark_deleted(
-        self, tenant_id: str, asset_ids: Sequence[str], at: dt.datetime, actor: str | None
+        self, tenant_id: str, asset_ids: Sequence[str], deleted: DeletedEvents
     ) -> DeleteResult:
-        """In one transaction: soft-delete the live assets, move their objects to
-        ``deleting`` and record ``deleted`` events. Reports the ids deleted now, the ids
-        that never existed for the tenant, and every object (also of assets deleted
-        earlier) still waiting in ``deleting`` for its blob to go."""
+        """One transaction, holding the assets against concurrent changes: for the tenant's
+        live assets among ``asset_ids``, read the time of the latest event any of them has,
+        call ``deleted(live_ids, latest)`` and store its events; soft-delete each asset at
+        its event's time and move its ``stored`` object to ``deleting``.
+
+        Reports the ids deleted now, the ids the tenant never had (or that were purged), and
+        every object of the given assets (also of ones deleted earlier) still waiting in
+        ``deleting`` for its blob to go."""
 
     def finish_delete(self, object_ids: Sequence[str], at: dt.datetime) -> None:
-        """Mark ``deleting`` objects ``deleted`` once their blobs are gone."""
+        """Mark those of the objects that are ``deleting`` as ``deleted`` at ``at`` (their
+        blobs are gone)."""
 
     def add_events(self, events: Sequence[AssetEvent]) -> None:
         """Append audit events about live assets, in one transaction that holds the assets
         against a concurrent delete; raises ``AssetNotFound`` (recording nothing) if one of
         them is no longer live, so no event ever follows an asset's ``deleted`` event."""
 
-    def objects_in_status(
-        self, status: ObjectStatus, created_before: dt.datetime, limit: int
-    ) -> list[StorageObject]:
-        """Objects in ``status`` created before a time (for ``reconcile``)."""
-
-    def objects_after(self, after_id: str | None, limit: int) -> list[ObjectEntry]:
-        """Up to ``limit`` storage objects of every tenant and status with an id greater than
-        ``after_id``, in id order, each with the state of its asset (for ``verify``)."""
-
-    def get_objects(self, object_ids: Sequence[str]) -> list[StorageObject]:
-        """The storage objects among ``object_ids`` (any tenant, any status), in one query."""
-
     def purge_deleted(
-        self, before: dt.datetime, limit: int, at: dt.datetime, actor: str | None
+        self, before: dt.datetime, limit: int, purged: PurgedEvent
     ) -> tuple[int, int]:
-        """In one transaction: hard-delete up to ``limit`` storage objects that have been
-        ``deleted`` or ``failed`` since before ``before``, with the soft-deleted assets that
-        own them, appending a ``purged`` event for each asset (the audit trail stays).
-        Returns ``(assets purged, objects purged)``; ``(0, 0)`` when nothing is left."""
-
-    def events_for(self, tenant_id: str, asset_id: str) -> list[AssetEvent]:
-        """The audit trail of one asset, oldest first."""
+        """One transaction: hard-delete up to ``limit`` storage objects that are ``deleted``
+        or ``failed`` since before ``before`` (never one a live asset points at), with the
+        soft-deleted assets that own them, storing ``purged(asset)`` for each asset removed
+        (the rest of its trail stays). A concurrent purge never removes, or records, the same
+        asset twice. Returns ``(assets purged, objects purged)``; ``(0, 0)`` when nothing is
+        left."""
 
     def close(self) -> None:
         """Release connections."""

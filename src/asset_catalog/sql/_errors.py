@@ -1,9 +1,15 @@
-"""Translate SQLAlchemy and driver errors into the catalog's own, at the repository edge."""
+"""One map from SQLAlchemy and driver errors to the catalog's own, applied at the repository
+edge by :func:`translating`.
+
+The repository runs statements two ways (through SQLAlchemy, and straight on the driver's
+cursor for the hot paths), so an error arrives either as a ``sqlalchemy.exc`` wrapper or as
+the driver's own; both are reduced to the driver's error and looked up in :data:`_RULES`.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,11 +18,10 @@ from sqlalchemy import exc as sa_exc
 from ..exceptions import AssetCatalogError, DuplicateKeyError, InvalidInput, RepositoryError
 from ._schema import HOST_REFERENCE_COLUMNS
 
-__all__ = ["is_lock_error", "translate_driver_errors", "translate_errors"]
+__all__ = ["is_lock_error", "translating"]
 
 _UNIQUE_SQLSTATE = "23505"
 _FOREIGN_KEY_SQLSTATE = "23503"
-_SQLITE_FOREIGN_KEY = "FOREIGN KEY constraint failed"
 # build_tables() names the optional foreign keys to the host's tables
 # ``fk_{prefix}agent_assets_conversation`` and ``fk_{prefix}agent_assets_message``.
 _HOST_KEY_NAME = re.compile(
@@ -26,20 +31,16 @@ _FIELD_OF_KEY = {name: column for column, name in HOST_REFERENCE_COLUMNS.items()
 _SET_CLAUSE = re.compile(r"\bSET\b(?P<set>.*?)(?:\bWHERE\b|$)", re.IGNORECASE | re.DOTALL)
 
 
-def _is_unique_violation(exc: sa_exc.IntegrityError) -> bool:
-    orig = exc.orig
-    if getattr(orig, "sqlstate", None) == _UNIQUE_SQLSTATE:  # psycopg
-        return True
-    return "UNIQUE constraint failed" in str(orig)  # sqlite3
+def _sqlstate_or_text(sqlstate: str, text: str) -> Callable[[BaseException], bool]:
+    """psycopg reports a SQLSTATE; sqlite3 only a message."""
+    return lambda orig: getattr(orig, "sqlstate", None) == sqlstate or text in str(orig)
 
 
-def _is_foreign_key_violation(orig: BaseException | None) -> bool:
-    if getattr(orig, "sqlstate", None) == _FOREIGN_KEY_SQLSTATE:  # psycopg
-        return True
-    return _SQLITE_FOREIGN_KEY in str(orig)  # sqlite3
+def _duplicate(_orig: BaseException, _statement: str | None) -> AssetCatalogError:
+    return DuplicateKeyError("a unique key is already taken")
 
 
-def _host_reference_error(orig: BaseException | None, statement: str | None) -> InvalidInput | None:
+def _host_reference(orig: BaseException, statement: str | None) -> AssetCatalogError | None:
     """The :class:`InvalidInput` for a row that names a conversation or message the host's
     table does not have (an optional foreign key from ``build_tables``), or None when the
     violated key is not one of those.
@@ -70,47 +71,53 @@ def _host_reference_error(orig: BaseException | None, statement: str | None) -> 
     )
 
 
+_Rule = tuple[
+    Callable[[BaseException], bool],
+    Callable[[BaseException, str | None], AssetCatalogError | None],
+]
+
+#: (matches the driver's error, builds the catalog's error or None to look further), in order.
+_RULES: tuple[_Rule, ...] = (
+    (_sqlstate_or_text(_UNIQUE_SQLSTATE, "UNIQUE constraint failed"), _duplicate),
+    (_sqlstate_or_text(_FOREIGN_KEY_SQLSTATE, "FOREIGN KEY constraint failed"), _host_reference),
+)
+
+
+def _translate(exc: BaseException, orig: BaseException, statement: str | None) -> Exception:
+    for matches, build in _RULES:
+        if matches(orig):
+            error = build(orig, statement)
+            if error is not None:
+                return error
+    kind = (
+        "integrity error" if _is_integrity_error(exc) else f"database error ({type(orig).__name__})"
+    )
+    return RepositoryError(f"{kind}: {orig}")
+
+
+def _is_integrity_error(exc: BaseException) -> bool:
+    return isinstance(exc, sa_exc.IntegrityError) or type(exc).__name__ == "IntegrityError"
+
+
+@contextmanager
+def translating(dbapi: Any) -> Iterator[None]:
+    """Re-raise SQLAlchemy and ``dbapi`` (the driver module) errors as the catalog's own,
+    chained; the catalog's own errors pass unchanged."""
+    try:
+        yield
+    except AssetCatalogError:
+        raise
+    except sa_exc.StatementError as exc:
+        if isinstance(exc.orig, AssetCatalogError):  # raised by a column type's converter
+            raise exc.orig from exc
+        raise _translate(exc, exc.orig or exc, exc.statement) from exc
+    except sa_exc.SQLAlchemyError as exc:
+        raise _translate(exc, exc, None) from exc
+    except dbapi.Error as exc:
+        raise _translate(exc, exc, None) from exc
+
+
 def is_lock_error(exc: BaseException) -> bool:
     """Whether an error is SQLite's transient ``database is locked`` / ``busy``."""
     text = str(getattr(exc, "orig", exc))
     return "database is locked" in text or "database table is locked" in text
-
-
-@contextmanager
-def translate_errors() -> Iterator[None]:
-    """Re-raise database errors as :class:`RepositoryError` (chained), keep our own."""
-    try:
-        yield
-    except AssetCatalogError:
-        raise
-    except sa_exc.IntegrityError as exc:
-        if _is_unique_violation(exc):
-            raise DuplicateKeyError("a unique key is already taken") from exc
-        if _is_foreign_key_violation(exc.orig):
-            invalid = _host_reference_error(exc.orig, exc.statement)
-            if invalid is not None:
-                raise invalid from exc
-        raise RepositoryError(f"integrity error: {exc.orig}") from exc
-    except sa_exc.SQLAlchemyError as exc:
-        raise RepositoryError(f"database error ({type(exc).__name__}): {exc}") from exc
-
-
-@contextmanager
-def translate_driver_errors(dbapi: Any) -> Iterator[None]:
-    """Like :func:`translate_errors`, for statements executed on the driver's cursor."""
-    try:
-        yield
-    except AssetCatalogError:
-        raise
-    except dbapi.IntegrityError as exc:
-        if getattr(exc, "sqlstate", None) == _UNIQUE_SQLSTATE or "UNIQUE constraint failed" in str(
-            exc
-        ):
-            raise DuplicateKeyError("a unique key is already taken") from exc
-        if _is_foreign_key_violation(exc):
-            invalid = _host_reference_error(exc, None)
-            if invalid is not None:
-                raise invalid from exc
-        raise RepositoryError(f"integrity error: {exc}") from exc
-    except dbapi.Error as exc:
-        raise RepositoryError(f"database error ({type(exc).__name__}): {exc}") from exc

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import Engine, MetaData
+from sqlalchemy.engine import URL
 from sqlalchemy.schema import CreateSchema
 
-from ..exceptions import MissingDependency
-from ._errors import translate_errors
+from ..exceptions import InvalidInput, MissingDependency
+from ._connections import Dialect
+from ._engines import engine_for, parse_url
 from ._repository import SqlRepository
 from ._schema import Tables, build_tables
 
@@ -23,21 +24,19 @@ __all__ = ["PostgresRepository", "psycopg_url"]
 _DRIVER = "psycopg"
 
 
-def psycopg_url(url: str | URL) -> URL:
+def psycopg_url(url: object) -> URL:
     """``url`` with the psycopg 3 driver: ``postgresql://`` becomes ``postgresql+psycopg://``.
 
     Any other PostgreSQL driver (psycopg2, asyncpg …) is refused: the repository runs its
     statements on psycopg 3's cursor and reads its error codes.
     """
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql":
-        raise ValueError(f"not a PostgreSQL URL: {parsed!r}")
+    parsed = parse_url(url, "postgresql")
     driver = parsed.get_driver_name()
     if parsed.drivername == "postgresql":
         return parsed.set(drivername=f"postgresql+{_DRIVER}")
     if driver != _DRIVER:
-        raise ValueError(
-            f"PostgreSQL driver {driver!r} is not supported; use postgresql+{_DRIVER}://"
+        raise InvalidInput(
+            "url", f"PostgreSQL driver {driver!r} is not supported; use postgresql+{_DRIVER}://"
         )
     return parsed
 
@@ -62,7 +61,7 @@ class PostgresRepository(SqlRepository):
     Single-statement reads run in autocommit: one round trip, no BEGIN/ROLLBACK.
     """
 
-    _autocommit_reads = True
+    _dialect = Dialect(autocommit_reads=True)
 
     def __init__(
         self,
@@ -80,23 +79,27 @@ class PostgresRepository(SqlRepository):
             import psycopg  # noqa: F401 - only to fail early with the extra's name
         except ImportError:
             raise MissingDependency("postgres", "psycopg") from None
+        if tables is not None and schema is not None:
+            raise InvalidInput(
+                "schema", "pass either tables or schema; build tables on MetaData(schema=…)"
+            )
         if isinstance(url, Engine):
-            engine = url
-            if engine.dialect.name != "postgresql" or engine.dialect.driver != _DRIVER:
-                raise ValueError(
+            engine = engine_for(url, "postgresql")
+            if engine.dialect.driver != _DRIVER:
+                raise InvalidInput(
+                    "url",
                     f"not a postgresql+{_DRIVER} engine: {engine.url!r} "
-                    f"(driver {engine.dialect.driver!r})"
+                    f"(driver {engine.dialect.driver!r})",
                 )
         else:
-            engine = create_engine(
+            engine = engine_for(
                 psycopg_url(url),
+                "postgresql",
                 pool_size=pool_size,
                 max_overflow=max_overflow,
                 pool_pre_ping=pool_pre_ping,
                 connect_args=dict(connect_args or {}),
             )
-        if tables is not None and schema is not None:
-            raise ValueError("pass either tables or schema; build tables on MetaData(schema=…)")
         if tables is None:
             tables = build_tables(table_prefix, metadata=MetaData(schema=schema))
         super().__init__(engine, tables=tables)
@@ -109,7 +112,7 @@ class PostgresRepository(SqlRepository):
     def create_schema(self) -> None:
         """Create the PostgreSQL schema (if one is configured), tables and indexes if missing."""
         names = {t.schema for t in (self.tables.objects, self.tables.assets, self.tables.events)}
-        with translate_errors(), self.engine.begin() as conn:
+        with self._db.translating(), self.engine.begin() as conn:
             for name in sorted(n for n in names if n is not None):
                 # Checked first: CREATE SCHEMA IF NOT EXISTS still needs the CREATE privilege.
                 if not conn.dialect.has_schema(conn, name):

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import TextClause
 
+from ..exceptions import InvalidInput
 from ._types import JsonDocument, UtcDateTime
 
 __all__ = ["HOST_REFERENCE_COLUMNS", "OnDelete", "Tables", "build_tables"]
@@ -34,7 +35,6 @@ HOST_ID = 255  # opaque host identifiers (tenant, conversation, message, user, .
 REQUIRED_FILTER_COLUMNS = ("asset_type", "source_tool", "mime_type")
 #: Optional host identifiers a list can filter on; rows without one are not indexed.
 OPTIONAL_FILTER_COLUMNS = ("conversation_id", "message_id", "agent_key")
-LIST_FILTER_COLUMNS = (*REQUIRED_FILTER_COLUMNS, *OPTIONAL_FILTER_COLUMNS)
 
 #: The ``agent_assets`` columns that may reference the host's own tables, and the name of
 #: the foreign key each gets: ``fk_{prefix}agent_assets_{name}`` (errors name the column).
@@ -98,10 +98,8 @@ def build_tables(
     on_delete = {"conversation_id": conversation_ondelete, "message_id": message_ondelete}
     for column, action in on_delete.items():
         if action not in _ON_DELETE:
-            raise ValueError(
-                f"{column.replace('_id', '_ondelete')} must be one of {', '.join(_ON_DELETE)}, "
-                f"not {action!r}"
-            )
+            field = column.replace("_id", "_ondelete")
+            raise InvalidInput(field, f"must be one of {', '.join(_ON_DELETE)}, not {action!r}")
 
     objects = Table(
         f"{p}storage_objects",

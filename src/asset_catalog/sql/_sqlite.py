@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.engine import URL
 
+from ..exceptions import InvalidInput
+from ._connections import Dialect
+from ._engines import engine_for
 from ._repository import SqlRepository
 from ._schema import Tables
 
@@ -52,13 +57,13 @@ class SqliteRepository(SqlRepository):
     and are retried on a lock error.
     """
 
-    _write_options = {_BEGIN_OPTION: "IMMEDIATE"}  # noqa: RUF012
-    _begin_sql = "BEGIN IMMEDIATE"
-    _lock_retries = 5
+    _dialect = Dialect(
+        write_options={_BEGIN_OPTION: "IMMEDIATE"}, begin_sql="BEGIN IMMEDIATE", lock_retries=5
+    )
 
     def __init__(
         self,
-        url: str | Engine,
+        url: str | URL | Engine,
         *,
         table_prefix: str = "",
         tables: Tables | None = None,
@@ -67,14 +72,20 @@ class SqliteRepository(SqlRepository):
         synchronous: str = "NORMAL",
     ) -> None:
         if not isinstance(synchronous, str) or synchronous.upper() not in _SYNCHRONOUS:
-            raise ValueError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}")
-        engine = url if isinstance(url, Engine) else create_engine(url)
-        if engine.dialect.name != "sqlite":
-            raise ValueError(f"not a SQLite URL: {engine.url!r}")
+            raise InvalidInput("synchronous", f"must be one of {', '.join(_SYNCHRONOUS)}")
+        for name, value in (
+            ("busy_timeout_ms", busy_timeout_ms),
+            ("wal_autocheckpoint", wal_autocheckpoint),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidInput(name, "must be a whole number of zero or more")
+        engine = engine_for(url, "sqlite")
         _configure(engine, busy_timeout_ms, wal_autocheckpoint, synchronous.upper())
         super().__init__(engine, table_prefix=table_prefix, tables=tables)
+
+    def _write_gate(self) -> AbstractContextManager[Any]:
         # SQLite has one writer at a time. Threads of this process queue on a lock instead
         # of on the database's busy handler, which sleeps in steps and often oversleeps the
         # release (measured with 8 threads: more items/s and a p99 cut by a third; see
         # docs/benchmarks-scale.md). Other processes still meet the busy timeout.
-        self._write_gate = threading.Lock()
+        return threading.Lock()

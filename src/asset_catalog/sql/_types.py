@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from .._ids import from_micros, to_micros
+from ..exceptions import InvalidInput
 
 __all__ = ["JsonDocument", "UtcDateTime"]
 
@@ -34,7 +35,7 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("naive datetime given where a timezone-aware one is required")
+            raise InvalidInput("datetime", "a timezone-aware datetime is required, not a naive one")
         value = value.astimezone(dt.UTC)
         if dialect.name == "sqlite":
             return to_micros(value)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ._content.filenames import content_disposition
-from ._content.mimetypes import is_active_content
-from ._models import Asset
+from .._content.filenames import content_disposition
+from .._content.mimetypes import is_active_content
+from .._models import Asset
 
 __all__ = ["Disposition", "choose_disposition", "download_headers"]
 

@@ -6,8 +6,8 @@ import hashlib
 import itertools
 from collections.abc import Iterator
 
-from ._content.sniff import SNIFF_BYTES
-from .exceptions import PayloadTooLarge
+from .._content.sniff import SNIFF_BYTES
+from ..exceptions import PayloadTooLarge
 
 __all__ = ["Meter", "read_head"]
 

@@ -1,111 +1,37 @@
-"""The maintenance calls behind the facade: ``reconcile()``, ``verify()`` and ``purge()``.
+"""``verify()``: the read-only audit of rows against blobs, apart from everything that
+changes state.
 
-Each works across tenants in batches (memory stays bounded however large the catalog is)
-and reports what it found and did.
+Rows and blobs are walked in batches, across tenants, so memory stays bounded however large
+the catalog is; suspected findings are checked again before they are reported, so a delete
+finishing meanwhile is not mistaken for damage.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import itertools
 import posixpath
 from collections import Counter
 from collections.abc import Callable
 
-from ._models import (
+from .._models import (
     FindingKind,
     ObjectStatus,
-    PurgeReport,
-    ReconcileReport,
     StorageObject,
     VerifyFinding,
     VerifyProgress,
     VerifyReport,
 )
-from .exceptions import InvalidInput, StorageError
-from .protocols import AssetRepository, BlobStorage
+from ..exceptions import InvalidInput, StorageError
+from ..protocols import AssetRepository, BlobStorage
+from .context import BATCH, Context
 
-__all__ = ["purge", "reconcile", "verify"]
+__all__ = ["verify"]
 
-BATCH = 500
 _READ = 1024 * 1024
 #: Statuses whose row claims a blob: the blob is, or may still be, there.
 _CLAIMING = frozenset({ObjectStatus.PENDING, ObjectStatus.STORED, ObjectStatus.DELETING})
 _IN_FLIGHT = frozenset({ObjectStatus.PENDING, ObjectStatus.DELETING})
-
-Clock = Callable[[], dt.datetime]
-
-
-def _cutoff(now: dt.datetime, older_than: object) -> dt.datetime:
-    """``now - older_than``, for a ``older_than`` that must be a non-negative timedelta."""
-    if not isinstance(older_than, dt.timedelta) or older_than < dt.timedelta(0):
-        raise InvalidInput("older_than", "must be a datetime.timedelta of zero or more")
-    try:
-        return now - older_than
-    except OverflowError:
-        raise InvalidInput("older_than", "reaches back before the year 1") from None
-
-
-# -- reconcile ----------------------------------------------------------------------------------
-
-
-def reconcile(
-    repository: AssetRepository, storage: BlobStorage, clock: Clock, older_than: object
-) -> ReconcileReport:
-    """Finish the ingests and deletes a crash left half-done (see ``AssetCatalog.reconcile``)."""
-    cutoff = _cutoff(clock(), older_than)
-    pending_failed = deletes_finished = 0
-    errors: list[str] = []
-    seen: set[str] = set()
-    for status in (ObjectStatus.PENDING, ObjectStatus.DELETING):
-        limit = clock() if status is ObjectStatus.DELETING else cutoff
-        while True:
-            batch = [
-                o for o in repository.objects_in_status(status, limit, BATCH) if o.id not in seen
-            ]
-            if not batch:
-                break
-            for obj in batch:
-                seen.add(obj.id)
-                try:
-                    storage.delete(obj.key)
-                except StorageError as exc:
-                    errors.append(f"{obj.id}: {exc}")
-                    continue
-                if status is ObjectStatus.PENDING:
-                    repository.mark_object_failed(obj.id, clock())
-                    pending_failed += 1
-                else:
-                    repository.finish_delete([obj.id], clock())
-                    deletes_finished += 1
-    return ReconcileReport(
-        pending_failed=pending_failed,
-        deletes_finished=deletes_finished,
-        blobs_removed=pending_failed + deletes_finished,
-        errors=tuple(errors),
-    )
-
-
-# -- purge --------------------------------------------------------------------------------------
-
-
-def purge(
-    repository: AssetRepository, clock: Clock, older_than: object, actor: str | None
-) -> PurgeReport:
-    """Hard-delete what was deleted (or failed) longer ago than ``older_than``."""
-    now = clock()
-    before = _cutoff(now, older_than)
-    assets = objects = 0
-    while True:
-        purged_assets, purged_objects = repository.purge_deleted(before, BATCH, now, actor)
-        if not purged_assets and not purged_objects:
-            return PurgeReport(assets_purged=assets, objects_purged=objects)
-        assets += purged_assets
-        objects += purged_objects
-
-
-# -- verify -------------------------------------------------------------------------------------
 
 
 class _Findings:
@@ -127,8 +53,7 @@ class _Findings:
 
 
 def verify(
-    repository: AssetRepository,
-    storage: BlobStorage,
+    ctx: Context,
     *,
     checksums: bool,
     progress: Callable[[VerifyProgress], object] | None,
@@ -140,6 +65,7 @@ def verify(
         raise InvalidInput("max_findings", "must be a whole number of zero or more")
     if progress is not None and not callable(progress):
         raise InvalidInput("progress", "must be callable")
+    repository, storage = ctx.repository, ctx.storage
     findings = _Findings(max_findings)
     objects_checked = bytes_hashed = in_flight = 0
 

@@ -1,0 +1,34 @@
+"""What the logic needs of the catalog: its collaborators, its clock and its size limit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Protocol
+
+from .._signing import UrlSigner
+from ..protocols import AssetRepository, BlobStorage
+
+__all__ = ["BATCH", "Context"]
+
+BATCH = 500
+"""Rows per repository call in the catalog's loops (deletes by conversation, reconcile,
+purge, verify), so memory stays bounded however large the catalog is."""
+
+
+class Context(Protocol):
+    """The catalog as the logic sees it (:class:`~asset_catalog.AssetCatalog` is one).
+
+    ``clock`` and ``max_bytes`` are read at each call, so a test (or a host) that replaces
+    them on the catalog changes what every step sees.
+    """
+
+    @property
+    def repository(self) -> AssetRepository: ...
+    @property
+    def storage(self) -> BlobStorage: ...
+    @property
+    def signer(self) -> UrlSigner: ...
+
+    max_bytes: int
+    clock: Callable[[], dt.datetime]

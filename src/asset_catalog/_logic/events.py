@@ -1,0 +1,134 @@
+"""Every audit event the catalog records, built here and nowhere else.
+
+Repositories store these events; they never invent one. Where an event must be built inside
+a repository's transaction (the assets a link or a delete changed are only known there), the
+repository calls one of the builders below through the callback the catalog hands it.
+
+The trail of an asset is ordered by time, and nothing follows its ``deleted`` event but
+``purged``: :func:`after` dates an event just past the latest one it must follow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from .._ids import new_id
+from .._models import Asset, AssetEvent, EventKind
+
+__all__ = [
+    "after",
+    "created",
+    "deleted",
+    "downloaded",
+    "linked",
+    "purged",
+    "url_issued",
+]
+
+_ONE_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def after(at: dt.datetime, latest: dt.datetime | None) -> dt.datetime:
+    """``at``, or one microsecond past ``latest`` when that is not earlier than ``at``.
+
+    The catalog reads the clock before a repository takes its locks, so an event committed
+    meanwhile (a link racing a delete) may carry a later time than ``at``.
+    """
+    if latest is not None and latest >= at:
+        return latest + _ONE_MICROSECOND
+    return at
+
+
+def _event(
+    kind: EventKind,
+    tenant_id: str,
+    asset_id: str,
+    *,
+    at: dt.datetime,
+    actor: str | None,
+    details: dict[str, Any] | None = None,
+) -> AssetEvent:
+    return AssetEvent(
+        id=new_id(),
+        tenant_id=tenant_id,
+        asset_id=asset_id,
+        event=kind,
+        at=at,
+        actor=actor,
+        details=details or {},
+    )
+
+
+def created(asset: Asset) -> AssetEvent:
+    """The asset was ingested; the actor is the user, else the agent, that produced it."""
+    return _event(
+        EventKind.CREATED,
+        asset.tenant_id,
+        asset.id,
+        at=asset.created_at,
+        actor=asset.user_id or asset.agent_key,
+        details={"size_bytes": asset.size_bytes, "sha256": asset.sha256},
+    )
+
+
+def linked(
+    tenant_id: str, asset_id: str, message_id: str, at: dt.datetime, actor: str | None
+) -> AssetEvent:
+    """The asset was attached to ``message_id``."""
+    details = {"message_id": message_id}
+    return _event(EventKind.LINKED, tenant_id, asset_id, at=at, actor=actor, details=details)
+
+
+def url_issued(
+    asset: Asset,
+    at: dt.datetime,
+    actor: str | None,
+    *,
+    kind: str,
+    expires_at: int,
+    disposition: str,
+) -> AssetEvent:
+    """A download URL for the asset was handed out."""
+    details = {"kind": kind, "expires_at": expires_at, "disposition": disposition}
+    return _event(
+        EventKind.URL_ISSUED, asset.tenant_id, asset.id, at=at, actor=actor, details=details
+    )
+
+
+def downloaded(tenant_id: str, asset_id: str, at: dt.datetime, actor: str | None) -> AssetEvent:
+    """A catalog-signed download of the asset was served."""
+    return _event(EventKind.DOWNLOADED, tenant_id, asset_id, at=at, actor=actor)
+
+
+def deleted(
+    tenant_id: str,
+    asset_ids: Sequence[str],
+    at: dt.datetime,
+    latest: dt.datetime | None,
+    actor: str | None,
+) -> list[AssetEvent]:
+    """One ``deleted`` event per asset, dated after the latest event any of them has."""
+    when = after(at, latest)
+    return [
+        _event(EventKind.DELETED, tenant_id, asset_id, at=when, actor=actor)
+        for asset_id in asset_ids
+    ]
+
+
+def purged(asset: Asset, at: dt.datetime, actor: str | None) -> AssetEvent:
+    """The asset's rows were removed for good: what was removed stays in the trail."""
+    assert asset.deleted_at is not None, "only a deleted asset is purged"
+    return _event(
+        EventKind.PURGED,
+        asset.tenant_id,
+        asset.id,
+        at=after(at, asset.deleted_at),
+        actor=actor,
+        details={
+            "size_bytes": asset.size_bytes,
+            "sha256": asset.sha256,
+            "deleted_at": asset.deleted_at.isoformat(),
+        },
+    )

@@ -1,0 +1,149 @@
+"""The ingest protocol behind the three ``ingest_*`` calls.
+
+(1) A known idempotency key returns the existing asset; (2) a ``pending`` row is committed
+before any byte is written; (3) the content streams to storage while being hashed, counted
+and size-checked; (4) one transaction publishes the object, the asset and its ``created``
+event. Any failure after (2) removes the blob and marks the row ``failed`` (see
+:mod:`.lifecycle`), unless the publishing transaction turns out to have committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from .._content.mimetypes import extension_for, resolve_mime
+from .._content.sniff import Sniffed, sniff
+from .._ids import new_id
+from .._models import Asset, AssetType, ObjectStatus, SourceTool, StorageObject
+from ..exceptions import DuplicateKeyError, InvalidContent
+from . import lifecycle
+from .context import Context
+from .keys import object_key
+from .streams import Meter, read_head
+
+__all__ = ["IngestRequest", "ingest"]
+
+
+@attrs.frozen
+class IngestRequest:
+    """One validated ingest: what to store and what to record about it."""
+
+    tenant_id: str
+    chunks: Iterator[bytes]
+    field: str
+    """The argument the content came in (``image`` or ``content``), named by errors."""
+    source_tool: SourceTool
+    require_image: bool = False
+    declared_format: str | None = None
+    filename: str | None = None
+    """The clean filename; None gives ``image-<id>.<ext>``."""
+    declared_mime: str | None = None
+    idempotency_key: str | None = None
+    metadata: Mapping[str, Any] = attrs.field(factory=dict)
+    host_ids: Mapping[str, str | None] = attrs.field(factory=dict)
+    """The asset's host identifiers (``conversation_id``, ``tool_call_id`` ...)."""
+
+
+def ingest(ctx: Context, request: IngestRequest) -> Asset:
+    """Run the ingest protocol for ``request`` and return the asset (new or existing)."""
+    repository, tenant_id = ctx.repository, request.tenant_id
+    key = request.idempotency_key
+    # Long keys (up to three 255-character host ids) are hashed, so every key fits any
+    # database's index entry limit (PostgreSQL's is ~2.7 kB).
+    if key is not None and len(key.encode("utf-8")) > 255:
+        key = "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+    # (1) A known idempotency key returns the existing asset: no second blob.
+    if key is not None:
+        existing = repository.find_by_idempotency_key(tenant_id, key)
+        if existing is not None:
+            return existing
+
+    head, stream = read_head(request.chunks, ctx.max_bytes, request.field)
+    if not head:
+        raise InvalidContent(request.field, "is empty")
+    sniffed = sniff(head)
+    kind = _classify(sniffed, request)
+    image = sniffed.image
+    mime = (
+        image.mime_type if image else resolve_mime(sniffed, request.filename, request.declared_mime)
+    )
+    now = ctx.clock()
+    object_id = new_id()
+    extension = extension_for(mime)
+    name = (
+        request.filename if request.filename is not None else f"image-{object_id[:13]}.{extension}"
+    )
+    obj = StorageObject(
+        id=object_id,
+        tenant_id=tenant_id,
+        key=object_key(tenant_id, now, object_id, extension),
+        filename=name,
+        mime_type=mime,
+        status=ObjectStatus.PENDING,
+        created_at=now,
+    )
+
+    # (2) The pending row is durable before any byte is written.
+    lifecycle.reserve(ctx, obj)
+    asset: Asset | None = None
+    try:
+        # (3) Stream to storage while hashing and counting.
+        meter = Meter(stream, ctx.max_bytes, request.field)
+        ctx.storage.write(obj.key, meter)
+        asset = Asset(
+            id=new_id(),
+            tenant_id=tenant_id,
+            storage_object_id=object_id,
+            asset_type=kind,
+            source_tool=request.source_tool,
+            filename=name,
+            mime_type=mime,
+            size_bytes=meter.size,
+            sha256=meter.sha256.hexdigest(),
+            created_at=now,
+            updated_at=now,
+            width=image.width if image else None,
+            height=image.height if image else None,
+            metadata={**request.metadata, **({"format": image.format} if image else {})},
+            idempotency_key=key,
+            **request.host_ids,  # type: ignore[arg-type]
+        )
+        # (4) One transaction: object stored, asset and its event inserted.
+        lifecycle.publish(ctx, asset)
+    except DuplicateKeyError:
+        # Lost a race on the idempotency key: the winner's asset is the answer.
+        lifecycle.abandon(ctx, obj)
+        winner = repository.find_by_idempotency_key(tenant_id, key) if key else None
+        if winner is not None:
+            return winner
+        raise
+    except BaseException as exc:
+        # A lost connection can report an error for a transaction that did commit: the
+        # asset then exists, and this ingest succeeded after all.
+        if lifecycle.abandon(ctx, obj) and asset is not None and isinstance(exc, Exception):
+            return asset
+        raise
+    return asset
+
+
+def _classify(sniffed: Sniffed, request: IngestRequest) -> AssetType:
+    """``image`` or ``file``, refusing a non-image where one is required and a declared
+    format that the bytes contradict."""
+    if sniffed.image is None:
+        if request.require_image:
+            what = sniffed.mime_type or "unrecognised binary data"
+            raise InvalidContent(
+                request.field, f"is not a PNG, JPEG, WebP or GIF image (looks like {what})"
+            )
+        return AssetType.FILE
+    declared = request.declared_format
+    if declared is not None and declared != sniffed.image.format:
+        raise InvalidContent(
+            "format", f"says {declared!r} but the bytes are {sniffed.image.format!r}"
+        )
+    return AssetType.IMAGE

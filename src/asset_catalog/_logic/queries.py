@@ -1,0 +1,81 @@
+"""Reads: one asset, its audit trail, and pages of assets with signed keyset cursors."""
+
+from __future__ import annotations
+
+import hashlib
+
+from .._ids import from_micros, to_micros
+from .._inputs import plausible_id
+from .._models import Asset, AssetEvent, Page
+from ..exceptions import AssetNotFound, InvalidCursor, SignatureError
+from ..protocols import AssetQuery, Position
+from .context import Context
+
+__all__ = ["events_of", "get", "page"]
+
+
+def get(ctx: Context, tenant_id: str, asset_id: object) -> Asset:
+    """One live asset of the tenant, or :class:`AssetNotFound`."""
+    asset = None
+    if plausible_id(asset_id):
+        assert isinstance(asset_id, str)
+        asset = ctx.repository.get_asset(tenant_id, asset_id)
+    if asset is None:
+        raise AssetNotFound(str(asset_id))
+    return asset
+
+
+def events_of(ctx: Context, tenant_id: str, asset_id: object) -> tuple[AssetEvent, ...]:
+    """The audit trail of an asset of the tenant (empty for an id it never had)."""
+    if not plausible_id(asset_id):
+        return ()
+    assert isinstance(asset_id, str)
+    return tuple(ctx.repository.events_for(tenant_id, asset_id))
+
+
+def fingerprint(query: AssetQuery) -> str:
+    """A stable text form of the filters, bound into cursors."""
+    parts = [
+        query.asset_type.value if query.asset_type else "",
+        query.source_tool.value if query.source_tool else "",
+        query.conversation_id or "",
+        query.message_id or "",
+        query.agent_key or "",
+        query.mime_prefix or "",
+        query.created_after.isoformat() if query.created_after else "",
+        query.created_before.isoformat() if query.created_before else "",
+    ]
+    return "\x1f".join(f"{len(p)}:{p}" for p in parts)
+
+
+def page(ctx: Context, tenant_id: str, query: AssetQuery, limit: int, cursor: object) -> Page:
+    """One page of live assets, newest first; ``cursor`` (None for the first page) must
+    have been made for this tenant and these filters."""
+    scope = hashlib.sha256(f"{len(tenant_id)}:{tenant_id}|{fingerprint(query)}".encode())
+    bound = scope.hexdigest()[:32]
+    after = _decode_cursor(ctx, cursor, bound) if cursor is not None else None
+    rows = ctx.repository.list_assets(tenant_id, query, after, limit + 1)
+    items = tuple(rows[:limit])
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        payload = {"s": bound, "t": to_micros(last.created_at), "i": last.id}
+        next_cursor = ctx.signer.sign("cursor", payload)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def _decode_cursor(ctx: Context, cursor: object, scope: str) -> Position:
+    try:
+        payload = ctx.signer.verify("cursor", cursor)
+    except SignatureError as exc:
+        raise InvalidCursor("malformed or tampered cursor") from exc
+    if payload.get("s") != scope:
+        raise InvalidCursor("cursor was made for another tenant or other filters")
+    micros, last_id = payload.get("t"), payload.get("i")
+    if not isinstance(micros, int) or not isinstance(last_id, str):
+        raise InvalidCursor("malformed cursor")
+    try:
+        created_at = from_micros(micros)
+    except OverflowError:
+        raise InvalidCursor("malformed cursor") from None
+    return Position(created_at=created_at, id=last_id)

@@ -1,0 +1,126 @@
+"""The repository contract, ingest: what ``add_pending_object``, ``complete_ingest`` and
+``mark_objects_failed`` must store."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+import pytest
+
+from .._models import AssetType, ObjectStatus
+from ..exceptions import DuplicateKeyError, RepositoryError
+from ..protocols import AssetRepository
+from ._builders import (
+    BASE_TIME,
+    created_event,
+    make_asset,
+    make_object,
+    stored,
+)
+
+__all__ = ["IngestContract"]
+
+
+class IngestContract:
+    """What a repository must do for ingest: pending rows, one publishing transaction,
+    idempotency keys, failed objects."""
+
+    def test_pending_object_round_trips(self, repository: AssetRepository) -> None:
+        """A pending object reads back field for field, timestamps to the microsecond."""
+        obj = make_object()
+        repository.add_pending_object(obj)
+        assert repository.get_object(obj.id) == obj
+
+    def test_timestamps_are_utc_whatever_zone_was_given(self, repository: AssetRepository) -> None:
+        """A timestamp given in another zone reads back as the same instant in UTC."""
+        zone = dt.timezone(dt.timedelta(hours=5, minutes=30))
+        obj = make_object(at=BASE_TIME.astimezone(zone))
+        repository.add_pending_object(obj)
+        got = repository.get_object(obj.id)
+        assert got is not None
+        assert got.created_at == BASE_TIME
+        assert got.created_at.utcoffset() == dt.timedelta(0)
+
+    def test_complete_ingest_stores_object_asset_and_event(
+        self, repository: AssetRepository
+    ) -> None:
+        """Completing an ingest marks the object stored and makes the asset visible."""
+        asset = stored(repository)
+        assert repository.get_asset("tenant-a", asset.id) == asset
+        obj = repository.get_object(asset.storage_object_id)
+        assert obj is not None
+        assert obj.status is ObjectStatus.STORED
+        assert (obj.size_bytes, obj.sha256) == (asset.size_bytes, asset.sha256)
+        assert [e.event for e in repository.events_for("tenant-a", asset.id)] == ["created"]
+
+    def test_duplicate_idempotency_key_is_refused_atomically(
+        self, repository: AssetRepository
+    ) -> None:
+        """A second asset with a taken key raises DuplicateKeyError and writes nothing."""
+        first = stored(repository, idempotency_key="tool:1")
+        obj = make_object()
+        repository.add_pending_object(obj)
+        loser = make_asset(obj, idempotency_key="tool:1")
+        with pytest.raises(DuplicateKeyError):
+            repository.complete_ingest(loser, created_event(loser))
+        assert repository.get_asset("tenant-a", loser.id) is None
+        assert repository.events_for("tenant-a", loser.id) == []
+        pending = repository.get_object(obj.id)
+        assert pending is not None
+        assert pending.status is ObjectStatus.PENDING
+        assert repository.find_by_idempotency_key("tenant-a", "tool:1") == first
+
+    def test_complete_ingest_refuses_a_reclaimed_object(self, repository: AssetRepository) -> None:
+        """An object reconcile() already marked failed cannot be published."""
+        obj = make_object()
+        repository.add_pending_object(obj)
+        repository.mark_objects_failed([obj.id], BASE_TIME)
+        asset = make_asset(obj)
+        with pytest.raises(RepositoryError):
+            repository.complete_ingest(asset, created_event(asset))
+        assert repository.get_asset("tenant-a", asset.id) is None
+        failed = repository.get_object(obj.id)
+        assert failed is not None
+        assert failed.status is ObjectStatus.FAILED
+
+    def test_same_idempotency_key_in_two_tenants(self, repository: AssetRepository) -> None:
+        """Idempotency keys are scoped to a tenant."""
+        a = stored(repository, "tenant-a", idempotency_key="tool:1")
+        b = stored(repository, "tenant-b", idempotency_key="tool:1")
+        assert repository.find_by_idempotency_key("tenant-a", "tool:1") == a
+        assert repository.find_by_idempotency_key("tenant-b", "tool:1") == b
+
+    def test_failed_marks_only_pending_objects(self, repository: AssetRepository) -> None:
+        """mark_objects_failed moves pending to failed and leaves stored objects alone."""
+        obj = make_object()
+        repository.add_pending_object(obj)
+        repository.mark_objects_failed([obj.id], BASE_TIME)
+        failed = repository.get_object(obj.id)
+        assert failed is not None
+        assert failed.status is ObjectStatus.FAILED
+        asset = stored(repository)
+        repository.mark_objects_failed([asset.storage_object_id], BASE_TIME)
+        kept = repository.get_object(asset.storage_object_id)
+        assert kept is not None
+        assert kept.status is ObjectStatus.STORED
+
+    def test_assets_keep_every_field(self, repository: AssetRepository) -> None:
+        """Every Asset field survives the round trip unchanged."""
+        asset = stored(
+            repository,
+            asset_type=AssetType.IMAGE,
+            conversation_id="c" * 255,
+            message_id="m",
+            tool_call_id="tc",
+            response_id="r",
+            container_id="cntr",
+            openai_file_id="file",
+            agent_key="agent",
+            user_id="ユーザー",
+            width=1024,
+            height=768,
+            idempotency_key="idem",
+            metadata={"format": "png", "nested": {"list": [1, 2.5, True, None]}},
+        )
+        assert repository.get_asset("tenant-a", asset.id) == attrs.evolve(asset)
