@@ -7,7 +7,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 CHECKED = src tests examples benchmarks
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test quick lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest
+
+quick: $(STAMP)  ## the tests that need no PostgreSQL or S3 server and are not slow
+	$(BIN)/pytest -m "not postgres and not s3 and not slow"
 
 bench: $(STAMP)  ## benchmarks; figures go to the docs/benchmarks*.md pages
 	$(BIN)/python benchmarks/ingest_list.py --write docs/benchmarks.md

@@ -542,7 +542,7 @@ class TestOptions:
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTED_REVISION = re.compile(
-    r"<!-- not-run: a revision file of the host's;[^>]*-->\n```python\n(?P<code>.*?)```", re.DOTALL
+    r"A revision file of your own[^\n]*\n[^\n]*\n\n```python\n(?P<code>.*?)```", re.DOTALL
 )
 
 # The host revision the documented one builds on: the tables its foreign keys point at.

@@ -14,9 +14,9 @@ from asset_catalog._content.sniff import Sniffed, sniff
 
 from .images import png_bytes
 
-TEXT = Sniffed(mime_type="text/plain", image=None, is_text=True)
-BINARY = Sniffed(mime_type=None, image=None, is_text=False)
-ZIP = Sniffed(mime_type="application/zip", image=None, is_text=False)
+TEXT = Sniffed(mime_type="text/plain", image=None)
+BINARY = Sniffed(mime_type=None, image=None)
+ZIP = Sniffed(mime_type="application/zip", image=None)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

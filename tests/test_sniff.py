@@ -31,7 +31,6 @@ class TestSniff:
         assert result.image is not None
         assert result.image.mime_type == mime_type
         assert (result.image.width, result.image.height) == (2, 2)
-        assert result.is_text is False
 
     @pytest.mark.parametrize(
         "data",
@@ -111,7 +110,6 @@ class TestSniff:
         """An HTML start followed by bytes that are not UTF-8 is still treated as HTML."""
         result = sniff(b"<html>\xff\xfe\x00\x00")
         assert result.mime_type == "text/html"
-        assert result.is_text is False
 
     @pytest.mark.parametrize(
         "text",
@@ -156,37 +154,35 @@ class TestSniff:
     def test_json_is_generic_text(self) -> None:
         """JSON is not sniffed specifically: it is generic text."""
         result = sniff(b'{"a": [1, 2, 3]}')
-        assert result == Sniffed(mime_type="text/plain", image=None, is_text=True)
+        assert result == Sniffed(mime_type="text/plain", image=None)
 
     def test_plain_text(self) -> None:
-        """UTF-8 text (CSV here) is text/plain and is_text."""
+        """UTF-8 text (CSV here) is text/plain."""
         result = sniff("name,city\nZoë,Montréal\n".encode())
-        assert result == Sniffed(mime_type="text/plain", image=None, is_text=True)
+        assert result == Sniffed(mime_type="text/plain", image=None)
 
     def test_text_with_bom(self) -> None:
         """A UTF-8 byte order mark does not stop text being text."""
         result = sniff(b"\xef\xbb\xbfa,b\n1,2\n")
         assert result.mime_type == "text/plain"
-        assert result.is_text
 
     def test_truncated_multibyte_sequence_at_end(self) -> None:
         """A multi-byte character cut off at the end of the head is still text."""
         head = ("x" * 100 + "été").encode()[:-1]
-        assert sniff(head).is_text
+        assert sniff(head).mime_type == "text/plain"
 
     def test_invalid_utf8_in_middle(self) -> None:
         """A broken UTF-8 sequence inside the head is not text."""
         result = sniff(b"abc\xc3(def")
-        assert result.is_text is False
         assert result.mime_type is None
 
     def test_nul_byte_is_binary(self) -> None:
         """A NUL byte makes the head binary."""
-        assert sniff(b"hello\x00world") == Sniffed(mime_type=None, image=None, is_text=False)
+        assert sniff(b"hello\x00world") == Sniffed(mime_type=None, image=None)
 
     def test_many_control_characters_are_binary(self) -> None:
         """A head with many control characters is not text."""
-        assert sniff(b"ab\x01\x02\x03\x04cd" * 10).is_text is False
+        assert sniff(b"ab\x01\x02\x03\x04cd" * 10).mime_type is None
 
     def test_ansi_log_is_text(self) -> None:
         """Escape sequences for terminal colours do not stop a log being text."""
@@ -194,7 +190,7 @@ class TestSniff:
 
     def test_empty_is_text(self) -> None:
         """An empty head counts as (empty) text."""
-        assert sniff(b"") == Sniffed(mime_type="text/plain", image=None, is_text=True)
+        assert sniff(b"") == Sniffed(mime_type="text/plain", image=None)
 
     def test_random_binary_is_unknown(self) -> None:
         """Bytes with no known signature that are not text are unknown."""
@@ -211,8 +207,6 @@ class TestSniff:
         assert result.mime_type is None or result.mime_type == result.mime_type.lower()
         if result.image is not None:
             assert result.mime_type == result.image.mime_type
-        if result.mime_type == "text/plain":
-            assert result.is_text
 
     @given(
         st.sampled_from(["<?xml ", "<!DOCTYPE ", "<!-- ", "<svg", "<html "]), st.text(max_size=200)

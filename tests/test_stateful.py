@@ -3,10 +3,10 @@
 A hypothesis ``RuleBasedStateMachine`` ingests images and container files (re-ingesting
 with the same idempotency keys), links them to messages, lists them with random filters and
 page sizes (following every cursor), gets, presigns and opens them, deletes them and
-reconciles; every answer must match :class:`Model`. After every step the invariants of
-DESIGN.md section 4 are checked: every live asset has exactly one blob with its recorded
-size and sha256, no blob lives without a ``stored`` row, deleted assets are invisible, and
-no call returns another tenant's asset.
+reconciles; every answer must match :class:`Model`. After every step the invariants of the
+protocols in docs/concepts.md are checked: every live asset has exactly one blob with its
+recorded size and sha256, no blob lives without a ``stored`` row, deleted assets are
+invisible, and no call returns another tenant's asset.
 
 The machine runs on SQLite and PostgreSQL, each with memory and local storage. Each example
 builds its own catalog: SQLite in a temporary directory, PostgreSQL in a schema of its own

@@ -25,11 +25,12 @@ from ._inputs import (
     expiry,
     host_id,
     id_list,
+    image_format,
+    image_option,
     json_metadata,
     list_limit,
     optional_host_id,
     plausible_id,
-    storable_text,
 )
 from ._inputs import disposition as checked_disposition
 from ._inputs import mime_prefix as checked_mime_prefix
@@ -56,8 +57,6 @@ from .exceptions import AssetNotFound, InvalidInput
 from .protocols import AssetQuery, AssetRepository, BlobStorage
 
 __all__ = ["AssetCatalog"]
-
-_IMAGE_FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "webp": "webp", "gif": "gif"}
 
 
 def _positive_int(value: object) -> int:
@@ -165,14 +164,8 @@ class AssetCatalog:
             ("revised_prompt", revised_prompt),
         ):
             if value is not None:
-                if not isinstance(value, str) or len(value) > 32_000:
-                    raise InvalidInput(name, "must be a string of at most 32000 characters")
-                meta[name] = storable_text(value, name)
-        declared_format: str | None = None
-        if format is not None:
-            if not isinstance(format, str) or format.lower() not in _IMAGE_FORMATS:
-                raise InvalidInput("format", "must be one of png, jpeg, webp, gif")
-            declared_format = _IMAGE_FORMATS[format.lower()]
+                meta[name] = image_option(value, name)
+        declared_format = image_format(format)
         if isinstance(image, str):
             image = decode_image(image, self.max_bytes)
         return ingest(

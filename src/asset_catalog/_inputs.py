@@ -32,6 +32,8 @@ __all__ = [
     "expiry",
     "host_id",
     "id_list",
+    "image_format",
+    "image_option",
     "json_metadata",
     "list_limit",
     "mime_prefix",
@@ -68,13 +70,13 @@ def optional_host_id(value: object, field: str) -> str | None:
 def enum_value(enum: type[E], value: object, field: str) -> E | None:
     if value is None:
         return None
-    try:
-        if not isinstance(value, str):
-            raise ValueError(value)
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(repr(m.value) for m in enum)
-        raise InvalidInput(field, f"must be one of {allowed}") from None
+    if isinstance(value, str):
+        try:
+            return enum(value)
+        except ValueError:
+            pass
+    allowed = ", ".join(repr(m.value) for m in enum)
+    raise InvalidInput(field, f"must be one of {allowed}")
 
 
 def aware_datetime(value: object, field: str) -> dt.datetime | None:
@@ -207,6 +209,25 @@ def id_list(values: Iterable[str] | None, field: str, limit: int = MAX_IDS_PER_C
         if len(ids) > limit or count > 10 * limit:
             raise InvalidInput(field, f"at most {limit} ids per call")
     return list(ids)
+
+
+_IMAGE_FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "webp": "webp", "gif": "gif"}
+
+
+def image_format(value: object) -> str | None:
+    """A declared image format (``png``, ``jpeg``/``jpg``, ``webp``, ``gif``), normalised."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.lower() not in _IMAGE_FORMATS:
+        raise InvalidInput("format", "must be one of png, jpeg, webp, gif")
+    return _IMAGE_FORMATS[value.lower()]
+
+
+def image_option(value: object, field: str) -> str:
+    """An image option recorded in the metadata (``quality``, ``size``, ``revised_prompt`` ...)."""
+    if not isinstance(value, str) or len(value) > 32_000:
+        raise InvalidInput(field, "must be a string of at most 32000 characters")
+    return storable_text(value, field)
 
 
 def list_limit(value: object) -> int:

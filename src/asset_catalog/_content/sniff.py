@@ -36,9 +36,6 @@ class Sniffed:
     or ``None`` for unrecognised binary."""
     image: ImageInfo | None
     """Set only when the head is a structurally valid PNG/JPEG/WebP/GIF header."""
-    is_text: bool
-    """The head is UTF-8 (a sequence cut at the very end is allowed) with no NUL byte and few
-    control characters."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -244,13 +241,12 @@ def sniff(head: bytes) -> Sniffed:
     not valid text, because calling such bytes HTML errs on the safe side.  Never raises.
     """
     head = bytes(head[:SNIFF_BYTES])
-    # Text-ness is judged on the first 16 KiB: enough to tell, and cheap for big heads.
-    is_text = _is_text(head[:_TEXT_SNIFF_BYTES])
     if _looks_like_image(head):
         image = inspect_image(head)
         mime_type = image.mime_type if image is not None else None
-        return Sniffed(mime_type=mime_type, image=image, is_text=is_text)
+        return Sniffed(mime_type=mime_type, image=image)
     mime_type = _sniff_binary(head) or _sniff_markup(head)
-    if mime_type is None and is_text:
+    # Text-ness is judged on the first 16 KiB: enough to tell, and cheap for big heads.
+    if mime_type is None and _is_text(head[:_TEXT_SNIFF_BYTES]):
         mime_type = TEXT_PLAIN
-    return Sniffed(mime_type=mime_type, image=None, is_text=is_text)
+    return Sniffed(mime_type=mime_type, image=None)

@@ -11,7 +11,7 @@ The revisions read two options, looked up in this order: ``Config.attributes`` (
 (or ``[tool.alembic]`` in its ``pyproject.toml``):
 
 ``asset_catalog_prefix``
-    The table prefix, as given to :func:`~asset_catalog.build_tables` (default ``""``).
+    The table prefix, as given to :func:`~asset_catalog.sql.build_tables` (default ``""``).
 ``asset_catalog_schema``
     The PostgreSQL schema of the tables, as given to ``PostgresRepository(schema=...)``
     (default: none, i.e. the connection's ``search_path``).
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import attrs
 
-from ..exceptions import MissingDependency
+from ..exceptions import InvalidInput, MissingDependency
 
 __all__ = [
     "BRANCH_LABEL",
@@ -79,7 +79,7 @@ def migration_options() -> MigrationOptions:
         ):
             if value is not None:
                 if not isinstance(value, str):
-                    raise TypeError(f"Alembic option {name!r} must be a string, not {value!r}")
+                    raise InvalidInput(name, f"must be a string (an Alembic option), not {value!r}")
                 return value
         return None
 

@@ -51,7 +51,7 @@ class PostgresRepository(SqlRepository):
     ``schema`` puts the catalog's tables in that PostgreSQL schema: every statement names
     the tables schema-qualified, so no connection state (``search_path``) is involved and an
     engine can be shared with the host. :meth:`create_schema` creates the schema if it is
-    missing. ``tables`` (from :func:`~asset_catalog.build_tables`, e.g. on the host's
+    missing. ``tables`` (from :func:`~asset_catalog.sql.build_tables`, e.g. on the host's
     ``MetaData``) replaces ``table_prefix`` and ``schema``.
 
     Metadata is stored as JSONB and timestamps as ``timestamptz`` (read back in UTC, exact

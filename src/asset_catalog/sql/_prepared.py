@@ -28,8 +28,7 @@ class Prepared:
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
-        if not isinstance(compiled, SQLCompiler):
-            raise TypeError("only SQL statements can be prepared")
+        assert isinstance(compiled, SQLCompiler), "only SQL statements can be prepared"
         self.sql: str = compiled.string
         self._positional = bool(compiled.positional)
         self._names: list[str] = list(compiled.positiontup or ())

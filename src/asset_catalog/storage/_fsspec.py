@@ -44,6 +44,10 @@ class FsspecStorage:
     """
 
     def __init__(self, fs: AbstractFileSystem, root: str, *, fsync: bool = False) -> None:
+        if not isinstance(fs, AbstractFileSystem):
+            raise InvalidInput("fs", f"must be an fsspec filesystem, not {type(fs).__name__}")
+        if not isinstance(root, str):
+            raise InvalidInput("root", f"must be a path, not {type(root).__name__}")
         self._fs = fs
         self._root = root.rstrip("/")
         self._is_local = "file" in _protocols(fs) or "local" in _protocols(fs)
@@ -61,6 +65,8 @@ class FsspecStorage:
         otherwise: botocore would otherwise still sign with the deprecated SigV2 in some
         regions, and SigV2 URLs carry no ``X-Amz-Expires``.
         """
+        if not isinstance(url, str):
+            raise InvalidInput("storage_url", f"must be an fsspec URL, not {type(url).__name__}")
         if url.split("://", 1)[0] in {"s3", "s3a"}:
             config = dict(storage_options.get("config_kwargs") or {})
             config.setdefault("signature_version", "s3v4")

@@ -1,4 +1,4 @@
-"""Contract suites for third-party backends (requires pytest).
+"""Contract suites for third-party backends (extra ``testing``: pytest).
 
 A backend opts in by subclassing a suite and providing one fixture, fsspec style::
 
@@ -23,7 +23,20 @@ memory/local/S3 storage.
 
 from __future__ import annotations
 
-from ._repository import RepositoryContract
+try:
+    import pytest  # noqa: F401 - the suites are pytest classes
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
+    from ..exceptions import MissingDependency
+
+    raise MissingDependency("testing", "pytest") from exc
+
+from ._repository import ChangeContract, IngestContract, ReadContract, RepositoryContract
 from ._storage import StorageContract
 
-__all__ = ["RepositoryContract", "StorageContract"]
+__all__ = [
+    "ChangeContract",
+    "IngestContract",
+    "ReadContract",
+    "RepositoryContract",
+    "StorageContract",
+]

@@ -4,7 +4,7 @@ Revision ID: asset_catalog_0001
 Revises: (none; root of the ``asset_catalog`` branch)
 
 Frozen on purpose: every table, column, type, constraint and index is spelled out here
-instead of built from :func:`asset_catalog.build_tables`, so that later schema changes come
+instead of built from :func:`asset_catalog.sql.build_tables`, so that later schema changes come
 as new revisions and never rewrite what this one did. ``tests/test_migrations.py`` proves
 that the head of the branch equals ``create_schema()``.
 
