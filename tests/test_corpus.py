@@ -761,6 +761,44 @@ ID_SLOTS: list[tuple[str, str, bool, Call, str]] = [
         "empty_page",
     ),
     ("ingest_image", "user_id", False, lambda w, v: _image(w, user_id=v), "ingest"),
+    *(
+        (
+            "list",
+            name,
+            False,
+            lambda w, v, name=name: w.catalog.list(TENANT_A, **{name: v}),
+            "empty_page",
+        )
+        for name in ("user_id", "response_id", "tool_call_id", "container_id")
+    ),
+    (
+        "find",
+        "tenant_id",
+        True,
+        lambda w, v: w.catalog.find(v, container_id="cntr-1", file_id="file-1"),
+        "none",
+    ),
+    (
+        "find",
+        "tool_call_id",
+        True,
+        lambda w, v: w.catalog.find(TENANT_A, tool_call_id=v),
+        "none",
+    ),
+    (
+        "find",
+        "container_id",
+        True,
+        lambda w, v: w.catalog.find(TENANT_A, container_id=v, file_id="file-1"),
+        "none",
+    ),
+    (
+        "find",
+        "file_id",
+        True,
+        lambda w, v: w.catalog.find(TENANT_A, container_id="cntr-1", file_id=v),
+        "none",
+    ),
     (
         "ingest_container_file",
         "user_id",
@@ -885,6 +923,8 @@ def _check_visible_nothing(check: Check, label: str, call: Callable[[], Any], ou
         seen, ok = result, result == ()
     elif outcome == "zero":
         seen, ok = result, result == 0
+    elif outcome == "none":
+        seen, ok = result, result is None
     elif outcome == "nothing_purged":
         seen = result
         ok = (result.assets_purged, result.objects_purged) == (0, 0)
@@ -1276,6 +1316,17 @@ def _argument_slots(world: World, field: str) -> dict[str, tuple[Callable[[Any],
         }
     if field in ("format", "quality", "background", "size", "revised_prompt"):
         return {f"ingest_image({field}=)": (lambda v: _image(world, **{field: v}), field)}
+    if field == "output_index":
+        return {
+            "ingest_image(output_index=)": (
+                lambda v: _image(world, tool_call_id="call-idx", output_index=v),
+                field,
+            ),
+            "find(output_index=)": (
+                lambda v: catalog.find(TENANT_A, tool_call_id="call-idx", output_index=v),
+                field,
+            ),
+        }
     if field == "metadata":
         return {
             "ingest_image(metadata=)": (lambda v: _image(world, metadata=v), field),
@@ -1420,6 +1471,7 @@ def test_every_argument_category_is_run() -> None:
         "background": "arguments",
         "size": "arguments",
         "revised_prompt": "arguments",
+        "output_index": "arguments",
         "metadata": "arguments",
         "mime_type": "arguments, content_types",
         "older_than": "arguments",

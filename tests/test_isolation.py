@@ -268,6 +268,10 @@ def audit_list(w: World) -> None:
             {"conversation_id": "conv-a"},
             {"message_id": "msg-a"},
             {"agent_key": "agent-a"},
+            {"user_id": "user-a"},
+            {"response_id": "resp-a"},
+            {"tool_call_id": "call-a"},
+            {"container_id": "cntr-a"},
             {"mime_prefix": "image/", "conversation_id": "conv-a"},
         ):
             assert w.b.list(B, **filters).items == (), filters
@@ -282,6 +286,19 @@ def audit_events(w: World) -> None:
     with w.nothing_written():
         for asset_id in w.a_ids:
             assert w.b.events(B, asset_id) == ()
+
+
+def audit_find(w: World) -> None:
+    """A's tool calls and container files are not catalogued, as far as B can ask."""
+    with w.nothing_written():
+        for call in ("call-a", "call-a2", "call-a-ci", "call-a-gone"):
+            assert w.b.find(B, tool_call_id=call) is None
+        assert w.b.find(B, container_id="cntr-a", file_id="file-a") is None
+    # ... while A finds its own (the live ones).
+    found = w.catalog.find(A, tool_call_id="call-a")
+    assert found is not None
+    assert found.id == w.a_image.id
+    assert w.catalog.find(A, tool_call_id="call-a-gone") is None
 
 
 def audit_presign(w: World) -> None:
@@ -343,6 +360,7 @@ AUDITS: dict[str, Callable[[World], None]] = {
     "get": audit_get,
     "list": audit_list,
     "events": audit_events,
+    "find": audit_find,
     "presign": audit_presign,
     "presign_many": audit_presign_many,
     "delete": audit_delete,

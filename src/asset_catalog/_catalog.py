@@ -36,7 +36,14 @@ from ._inputs import disposition as checked_disposition
 from ._inputs import mime_prefix as checked_mime_prefix
 from ._limits import DEFAULT_MAX_BYTES, MAX_PRESIGN_BATCH
 from ._logic import downloads, lifecycle, links, queries
-from ._logic.ingest import IngestRequest, ingest
+from ._logic.ingest import (
+    IngestRequest,
+    container_file_key,
+    find,
+    image_key,
+    ingest,
+    upload_key,
+)
 from ._logic.verify import verify
 from ._models import (
     Asset,
@@ -142,6 +149,7 @@ class AssetCatalog:
         revised_prompt: str | None = None,
         filename: str | None = None,
         source_tool: SourceTool | str = SourceTool.IMAGE_GENERATION,
+        output_index: int | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Asset:
         """Catalogue an image: bytes, base64 text (as ``image_generation`` returns it) or a
@@ -149,13 +157,15 @@ class AssetCatalog:
 
         The bytes must really be a PNG, JPEG, WebP or GIF (checked by structure, not by
         name); width and height come from the header. Idempotent on
-        ``(tenant_id, tool_call_id)``: the same tool call returns the same asset and writes
-        no second blob. ``format`` (png/jpeg/webp), ``quality``, ``background``, ``size`` and
-        ``revised_prompt`` are recorded in the metadata; a ``format`` that disagrees with the
-        bytes is refused.
+        ``(tenant_id, tool_call_id)``, or ``(tenant_id, tool_call_id, output_index)`` for a
+        tool call with several images (a Code Interpreter call's outputs): the same output
+        returns the same asset and writes no second blob. ``format`` (png/jpeg/webp),
+        ``quality``, ``background``, ``size`` and ``revised_prompt`` are recorded in the
+        metadata; a ``format`` that disagrees with the bytes is refused.
         """
         tenant = host_id(tenant_id, "tenant_id")
         tool_call = optional_host_id(tool_call_id, "tool_call_id")
+        index = _output_index(output_index)
         meta = json_metadata(metadata)
         for name, value in (
             ("quality", quality),
@@ -177,7 +187,7 @@ class AssetCatalog:
                 require_image=True,
                 declared_format=declared_format,
                 filename=clean_filename(filename) if filename is not None else None,
-                idempotency_key=f"image_generation:{tool_call}" if tool_call else None,
+                idempotency_key=image_key(tool_call, index) if tool_call else None,
                 source_tool=enum_value(SourceTool, source_tool, "source_tool")
                 or SourceTool.IMAGE_GENERATION,
                 metadata=meta,
@@ -229,7 +239,7 @@ class AssetCatalog:
                 field="content",
                 filename=clean_filename(filename),
                 declared_mime=_mime_type(mime_type),
-                idempotency_key=f"code_interpreter:{len(container)}:{container}:{file}",
+                idempotency_key=container_file_key(container, file),
                 source_tool=SourceTool.CODE_INTERPRETER,
                 metadata=json_metadata(metadata),
                 host_ids=_host_ids(
@@ -273,7 +283,7 @@ class AssetCatalog:
                 field="content",
                 filename=clean_filename(filename),
                 declared_mime=_mime_type(mime_type),
-                idempotency_key=f"user_upload:{key}" if key else None,
+                idempotency_key=upload_key(key) if key else None,
                 source_tool=SourceTool.USER_UPLOAD,
                 metadata=json_metadata(metadata),
                 host_ids=_host_ids(
@@ -336,6 +346,10 @@ class AssetCatalog:
         conversation_id: str | None = None,
         message_id: str | None = None,
         agent_key: str | None = None,
+        user_id: str | None = None,
+        response_id: str | None = None,
+        tool_call_id: str | None = None,
+        container_id: str | None = None,
         mime_prefix: str | None = None,
         created_after: dt.datetime | None = None,
         created_before: dt.datetime | None = None,
@@ -344,7 +358,9 @@ class AssetCatalog:
     ) -> Page:
         """Live assets, newest first, one page at a time.
 
-        Filters combine with AND. ``mime_prefix`` is a literal prefix (``%`` and ``_`` match
+        Filters combine with AND; each host identifier (``conversation_id``, ``message_id``,
+        ``agent_key``, ``user_id``, ``response_id``, ``tool_call_id``, ``container_id``)
+        matches exactly. ``mime_prefix`` is a literal prefix (``%`` and ``_`` match
         themselves); ``created_after`` and ``created_before`` are exclusive bounds. ``limit``
         is 1 to 500. Pass ``next_cursor`` of a page as ``cursor`` to get the next one, with
         the same filters; a cursor that is malformed, tampered with or made for other filters
@@ -359,6 +375,10 @@ class AssetCatalog:
             conversation_id=optional_host_id(conversation_id, "conversation_id"),
             message_id=optional_host_id(message_id, "message_id"),
             agent_key=optional_host_id(agent_key, "agent_key"),
+            user_id=optional_host_id(user_id, "user_id"),
+            response_id=optional_host_id(response_id, "response_id"),
+            tool_call_id=optional_host_id(tool_call_id, "tool_call_id"),
+            container_id=optional_host_id(container_id, "container_id"),
             mime_prefix=prefix,
             created_after=aware_datetime(created_after, "created_after"),
             created_before=aware_datetime(created_before, "created_before"),
@@ -368,6 +388,42 @@ class AssetCatalog:
     def events(self, tenant_id: str, asset_id: str) -> tuple[AssetEvent, ...]:
         """The audit trail of an asset (also after it was deleted), oldest first."""
         return queries.events_of(self, host_id(tenant_id, "tenant_id"), asset_id)
+
+    def find(
+        self,
+        tenant_id: str,
+        *,
+        tool_call_id: str | None = None,
+        output_index: int | None = None,
+        container_id: str | None = None,
+        file_id: str | None = None,
+    ) -> Asset | None:
+        """Is this provider output already catalogued? The live asset that
+        ``ingest_image(tool_call_id=..., output_index=...)`` or
+        ``ingest_container_file(container_id=..., file_id=...)`` made, or None.
+
+        One indexed lookup of the idempotency key; storage is not touched, so a capture can
+        ask before it downloads anything. Give ``tool_call_id`` (with ``output_index`` when
+        the call has several images) or both ``container_id`` and ``file_id``.
+        """
+        tenant = host_id(tenant_id, "tenant_id")
+        call = optional_host_id(tool_call_id, "tool_call_id")
+        index = _output_index(output_index)
+        container = optional_host_id(container_id, "container_id")
+        file = optional_host_id(file_id, "file_id")
+        if call is not None:
+            if container is not None or file is not None:
+                raise InvalidInput("tool_call_id", "give it, or container_id and file_id; not both")
+            return find(self, tenant, image_key(call, index))
+        if container is None and file is None:
+            raise InvalidInput("tool_call_id", "give it, or container_id and file_id")
+        if container is None:
+            raise InvalidInput("container_id", "is required with file_id")
+        if file is None:
+            raise InvalidInput("file_id", "is required with container_id")
+        if index is not None:
+            raise InvalidInput("output_index", "goes with tool_call_id, not with a container file")
+        return find(self, tenant, container_file_key(container, file))
 
     # -- deletes --------------------------------------------------------------------------
 
@@ -502,6 +558,12 @@ class AssetCatalog:
         Idempotent: a second run purges nothing.
         """
         return lifecycle.purge(self, older_than, optional_host_id(actor, "actor"))
+
+
+def _output_index(value: object) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise InvalidInput("output_index", "must be a whole number of zero or more")
+    return value
 
 
 def _mime_type(value: object) -> str | None:

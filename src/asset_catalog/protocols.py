@@ -50,6 +50,10 @@ class AssetQuery:
     conversation_id: str | None = None
     message_id: str | None = None
     agent_key: str | None = None
+    user_id: str | None = None
+    response_id: str | None = None
+    tool_call_id: str | None = None
+    container_id: str | None = None
     mime_prefix: str | None = None
     created_after: dt.datetime | None = None
     created_before: dt.datetime | None = None

@@ -25,7 +25,47 @@ from .context import Context
 from .keys import object_key
 from .streams import Meter, read_head
 
-__all__ = ["IngestRequest", "ingest"]
+__all__ = [
+    "IngestRequest",
+    "container_file_key",
+    "find",
+    "image_key",
+    "ingest",
+    "upload_key",
+]
+
+
+# -- idempotency keys: what makes a retry return the asset it made the first time ----------
+
+
+def image_key(tool_call_id: str, output_index: int | None = None) -> str:
+    """An image of a tool call: the call's one image, or its ``output_index``-th."""
+    if output_index is None:
+        return f"image_generation:{tool_call_id}"
+    return f"image:{len(tool_call_id)}:{tool_call_id}:{output_index}"
+
+
+def container_file_key(container_id: str, file_id: str) -> str:
+    """A Code Interpreter container file."""
+    return f"code_interpreter:{len(container_id)}:{container_id}:{file_id}"
+
+
+def upload_key(key: str) -> str:
+    """A host's own idempotency key for an upload."""
+    return f"user_upload:{key}"
+
+
+def _stored_key(key: str) -> str:
+    """The key as stored: long keys (up to three 255-character host ids) are hashed, so every
+    key fits any database's index entry limit (PostgreSQL's is ~2.7 kB)."""
+    if len(key.encode("utf-8")) > 255:
+        return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return key
+
+
+def find(ctx: Context, tenant_id: str, key: str) -> Asset | None:
+    """The live asset an ingest with this idempotency key made, without touching storage."""
+    return ctx.repository.find_by_idempotency_key(tenant_id, _stored_key(key))
 
 
 @attrs.frozen
@@ -51,11 +91,7 @@ class IngestRequest:
 def ingest(ctx: Context, request: IngestRequest) -> Asset:
     """Run the ingest protocol for ``request`` and return the asset (new or existing)."""
     repository, tenant_id = ctx.repository, request.tenant_id
-    key = request.idempotency_key
-    # Long keys (up to three 255-character host ids) are hashed, so every key fits any
-    # database's index entry limit (PostgreSQL's is ~2.7 kB).
-    if key is not None and len(key.encode("utf-8")) > 255:
-        key = "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+    key = _stored_key(request.idempotency_key) if request.idempotency_key else None
 
     # (1) A known idempotency key returns the existing asset: no second blob.
     if key is not None:

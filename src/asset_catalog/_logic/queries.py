@@ -45,6 +45,11 @@ def fingerprint(query: AssetQuery) -> str:
         query.created_after.isoformat() if query.created_after else "",
         query.created_before.isoformat() if query.created_before else "",
     ]
+    # Filters added later are bound in only when given, so older cursors stay valid.
+    for name in ("user_id", "response_id", "tool_call_id", "container_id"):
+        value = getattr(query, name)
+        if value is not None:
+            parts.append(f"{name}={value}")
     return "\x1f".join(f"{len(p)}:{p}" for p in parts)
 
 

@@ -34,7 +34,16 @@ HOST_ID = 255  # opaque host identifiers (tenant, conversation, message, user, .
 #: Columns every list filter compares with ``=`` and that every asset has (never NULL).
 REQUIRED_FILTER_COLUMNS = ("asset_type", "source_tool", "mime_type")
 #: Optional host identifiers a list can filter on; rows without one are not indexed.
-OPTIONAL_FILTER_COLUMNS = ("conversation_id", "message_id", "agent_key")
+#: (``tool_call_id`` and ``response_id`` also serve ``link_message``, which reads live rows.)
+OPTIONAL_FILTER_COLUMNS = (
+    "conversation_id",
+    "message_id",
+    "agent_key",
+    "user_id",
+    "response_id",
+    "tool_call_id",
+    "container_id",
+)
 
 #: The ``agent_assets`` columns that may reference the host's own tables, and the name of
 #: the foreign key each gets: ``fk_{prefix}agent_assets_{name}`` (errors name the column).
@@ -206,9 +215,6 @@ def build_tables(
         CheckConstraint("asset_type IN ('image', 'file')", name=f"ck_{p}agent_assets_type"),
         *host_keys,
         *filter_indexes,
-        # link_message(tool_call_ids=...) and link_message(response_id=...).
-        Index(f"ix_{p}agent_assets_tenant_tool_call", "tenant_id", "tool_call_id"),
-        Index(f"ix_{p}agent_assets_tenant_response", "tenant_id", "response_id"),
         Index(
             f"ux_{p}agent_assets_idempotency",
             "tenant_id",

@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from .._models import ObjectStatus
 from ..protocols import AssetQuery, Position
 from ._prepared import Prepared
-from ._schema import Tables
+from ._schema import OPTIONAL_FILTER_COLUMNS, Tables
 
 __all__ = ["Statements", "findable", "list_statement", "purge_candidates"]
 
@@ -51,7 +51,7 @@ def _filters(tables: Tables, tenant_id: str, query: AssetQuery) -> list[ColumnEl
         conds.append(a.c.asset_type == query.asset_type.value)
     if query.source_tool is not None:
         conds.append(a.c.source_tool == query.source_tool.value)
-    for name in ("conversation_id", "message_id", "agent_key"):
+    for name in OPTIONAL_FILTER_COLUMNS:
         value = getattr(query, name)
         if value is not None:
             conds.append(a.c[name] == value)

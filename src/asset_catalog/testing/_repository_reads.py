@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from .._models import AssetType, ObjectStatus, SourceTool
 from ..protocols import AssetQuery, AssetRepository, Position
@@ -79,6 +80,27 @@ class ReadContract:
         assert ids(AssetQuery(created_after=BASE_TIME)) == [image.id]
         assert ids(AssetQuery(created_before=BASE_TIME + dt.timedelta(hours=1))) == [other.id]
         assert ids(AssetQuery(conversation_id="c1", mime_prefix="text/")) == []
+
+    def test_host_identifier_filters(self, repository: AssetRepository) -> None:
+        """Each host identifier filter matches exactly its value, and only live assets."""
+        filters: dict[str, Callable[[str], AssetQuery]] = {
+            "user_id": lambda v: AssetQuery(user_id=v),
+            "response_id": lambda v: AssetQuery(response_id=v),
+            "tool_call_id": lambda v: AssetQuery(tool_call_id=v),
+            "container_id": lambda v: AssetQuery(container_id=v),
+            "message_id": lambda v: AssetQuery(message_id=v),
+        }
+        ids_of = tuple(filters)
+        first = stored(repository, **{name: f"{name}-1" for name in ids_of})
+        second = stored(repository, **{name: f"{name}-2" for name in ids_of})
+        gone = stored(repository, **{name: f"{name}-1" for name in ids_of})
+        repository.mark_deleted("tenant-a", [gone.id], deleting("tenant-a", BASE_TIME))
+        stored(repository, "tenant-b", **{name: f"{name}-1" for name in ids_of})
+        for name in ids_of:
+            for value, expected in ((f"{name}-1", first), (f"{name}-2", second)):
+                got = repository.list_assets("tenant-a", filters[name](value), None, 10)
+                assert [a.id for a in got] == [expected.id], (name, value)
+            assert repository.list_assets("tenant-a", filters[name]("x"), None, 10) == []
 
     def test_mime_prefix_is_literal(self, repository: AssetRepository) -> None:
         """LIKE metacharacters in mime_prefix match only themselves."""
