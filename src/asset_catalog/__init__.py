@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._async import AsyncAssetCatalog, open_async_catalog
 from ._catalog import AssetCatalog
 from ._limits import (
     DEFAULT_MAX_BYTES,
@@ -86,6 +87,7 @@ __all__ = [
     "AssetNotFound",
     "AssetRepository",
     "AssetType",
+    "AsyncAssetCatalog",
     "BadSignature",
     "BlobStorage",
     "Download",
@@ -115,5 +117,6 @@ __all__ = [
     "VerifyProgress",
     "VerifyReport",
     "__version__",
+    "open_async_catalog",
     "open_catalog",
 ]
