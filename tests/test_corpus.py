@@ -1136,6 +1136,10 @@ def run_content_types(check: Check) -> None:
                 got = {"mime_type": asset.mime_type, "width": asset.width, "height": asset.height}
                 if got != image_expect["ok"]:
                     check.fail(label, f"recorded {got}, expected {image_expect['ok']}")
+                wanted = image_expect.get("metadata", {})
+                recorded = {key: asset.metadata.get(key) for key in wanted}
+                if recorded != wanted:
+                    check.fail(label, f"metadata {recorded}, expected {wanted}")
     else:
         with Unchanged(check):
             for label, call in image_calls.items():

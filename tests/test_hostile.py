@@ -311,13 +311,12 @@ class TestHostileImages:
         )
 
     def test_declared_format_that_lies(self, seeded: Seeded) -> None:
-        """``format="jpeg"`` with PNG bytes raises InvalidContent naming ``format``."""
-        rejects(
-            seeded.catalog,
-            InvalidContent,
-            lambda: seeded.catalog.ingest_image(TENANT_A, PNG, format="jpeg"),
-            field="format",
-        )
+        """``format="jpeg"`` with PNG bytes is kept as the PNG it is, the claim recorded
+        beside the format the bytes prove (a model's wrong claim never costs its output)."""
+        asset = seeded.catalog.ingest_image(TENANT_A, PNG, format="jpeg", tool_call_id="lies")
+        assert asset.mime_type == "image/png"
+        assert asset.filename.endswith(".png")
+        assert (asset.metadata["format"], asset.metadata["declared_format"]) == ("png", "jpeg")
 
     @pytest.mark.parametrize("value", ["bmp", "", "png; drop table", 1, b"png"], ids=_short)
     def test_unknown_format(self, seeded: Seeded, value: object) -> None:

@@ -215,15 +215,18 @@ class TestIngestImageFormats:
         asset = catalog.ingest_image("t1", jpeg_bytes(8, 8))
         assert asset.filename.endswith(".jpg") or asset.filename.endswith(".jpeg")
 
-    def test_declared_format_must_agree(self, catalog: AssetCatalog) -> None:
-        """``format`` must name the bytes' format: jpg for JPEG is kept as jpeg, jpeg for PNG
-        and an unknown format are refused (naming ``format``) and write nothing."""
+    def test_the_bytes_decide_the_format(self, catalog: AssetCatalog) -> None:
+        """jpg for JPEG is kept as jpeg; jpeg for PNG is kept as a PNG with the claim recorded
+        as ``declared_format``; an unknown format is refused (naming ``format``), writing
+        nothing."""
         asset = catalog.ingest_image("t1", jpeg_bytes(8, 8), format="jpg")
         assert asset.metadata["format"] == "jpeg"
-        for declared, error in (("jpeg", InvalidContent), ("bmp", InvalidInput)):
-            with pytest.raises(error) as info:
-                catalog.ingest_image("t2", png_bytes(2, 2), format=declared, tool_call_id="x")
-            assert info.value.field == "format"
+        assert "declared_format" not in asset.metadata
+        lied = catalog.ingest_image("t1", png_bytes(2, 2), format="jpeg", tool_call_id="x")
+        assert (lied.mime_type, lied.metadata["declared_format"]) == ("image/png", "jpeg")
+        with pytest.raises(InvalidInput) as info:
+            catalog.ingest_image("t2", png_bytes(2, 2), format="bmp", tool_call_id="x")
+        assert info.value.field == "format"
         assert_nothing_left_for(catalog, "t2")
 
 

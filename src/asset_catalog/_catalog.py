@@ -159,9 +159,10 @@ class AssetCatalog:
         name); width and height come from the header. Idempotent on
         ``(tenant_id, tool_call_id)``, or ``(tenant_id, tool_call_id, output_index)`` for a
         tool call with several images (a Code Interpreter call's outputs): the same output
-        returns the same asset and writes no second blob. ``format`` (png/jpeg/webp),
-        ``quality``, ``background``, ``size`` and ``revised_prompt`` are recorded in the
-        metadata; a ``format`` that disagrees with the bytes is refused.
+        returns the same asset and writes no second blob. ``quality``, ``background``,
+        ``size`` and ``revised_prompt`` are recorded in the metadata. The bytes decide the
+        format (``metadata["format"]``); a declared ``format`` (png, jpeg, webp, gif) that
+        disagrees is recorded as ``metadata["declared_format"]``, not refused.
         """
         tenant = host_id(tenant_id, "tenant_id")
         tool_call = optional_host_id(tool_call_id, "tool_call_id")

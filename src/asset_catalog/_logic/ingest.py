@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from .._content.images import ImageInfo
 from .._content.mimetypes import extension_for, resolve_mime
 from .._content.sniff import Sniffed, sniff
 from .._ids import new_id
@@ -145,7 +146,7 @@ def ingest(ctx: Context, request: IngestRequest) -> Asset:
             updated_at=now,
             width=image.width if image else None,
             height=image.height if image else None,
-            metadata={**request.metadata, **({"format": image.format} if image else {})},
+            metadata={**request.metadata, **_format_metadata(image, request.declared_format)},
             idempotency_key=key,
             **request.host_ids,  # type: ignore[arg-type]
         )
@@ -168,8 +169,7 @@ def ingest(ctx: Context, request: IngestRequest) -> Asset:
 
 
 def _classify(sniffed: Sniffed, request: IngestRequest) -> AssetType:
-    """``image`` or ``file``, refusing a non-image where one is required and a declared
-    format that the bytes contradict."""
+    """``image`` or ``file``, refusing a non-image where one is required."""
     if sniffed.image is None:
         if request.require_image:
             what = sniffed.mime_type or "unrecognised binary data"
@@ -177,9 +177,14 @@ def _classify(sniffed: Sniffed, request: IngestRequest) -> AssetType:
                 request.field, f"is not a PNG, JPEG, WebP or GIF image (looks like {what})"
             )
         return AssetType.FILE
-    declared = request.declared_format
-    if declared is not None and declared != sniffed.image.format:
-        raise InvalidContent(
-            "format", f"says {declared!r} but the bytes are {sniffed.image.format!r}"
-        )
     return AssetType.IMAGE
+
+
+def _format_metadata(image: ImageInfo | None, declared: str | None) -> dict[str, str]:
+    """The format the bytes prove; a declared one that disagrees is recorded beside it (the
+    bytes decide, and a model's wrong claim never costs its output)."""
+    if image is None:
+        return {}
+    if declared is not None and declared != image.format:
+        return {"format": image.format, "declared_format": declared}
+    return {"format": image.format}
