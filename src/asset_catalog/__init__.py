@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from ._async import AsyncAssetCatalog, open_async_catalog
+from ._async import AsyncAssetCatalog, LoopBridge, open_async_catalog
 from ._catalog import AssetCatalog
 from ._limits import (
     DEFAULT_MAX_BYTES,
@@ -57,6 +57,8 @@ from .exceptions import (
     InvalidInput,
     MissingDependency,
     PayloadTooLarge,
+    ProviderError,
+    ProviderFileMissing,
     RepositoryError,
     SignatureError,
     SignatureExpired,
@@ -97,12 +99,15 @@ __all__ = [
     "InvalidContent",
     "InvalidCursor",
     "InvalidInput",
+    "LoopBridge",
     "MissingDependency",
     "ObjectStatus",
     "Page",
     "PayloadTooLarge",
     "PresignBatch",
     "PresignedUrl",
+    "ProviderError",
+    "ProviderFileMissing",
     "PurgeReport",
     "ReconcileReport",
     "RepositoryError",

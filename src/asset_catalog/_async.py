@@ -22,7 +22,14 @@ import concurrent.futures
 import functools
 import inspect
 import threading
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+)
 from typing import IO, Any, Concatenate, ParamSpec, TypeVar
 
 from ._catalog import AssetCatalog
@@ -30,58 +37,94 @@ from ._inputs import CHUNK
 from ._open import open_catalog
 from .exceptions import InvalidInput
 
-__all__ = ["AsyncAssetCatalog", "open_async_catalog"]
+__all__ = ["AsyncAssetCatalog", "LoopBridge", "open_async_catalog"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class _Pull:
-    """A sync iterator, for the worker thread, over an async source on the event loop.
+class LoopBridge:
+    """What code in a worker thread needs of the event loop that awaits it: pull an async
+    iterator chunk by chunk (:meth:`pull`), or await one coroutine (:meth:`call`).
 
-    Each ``next()`` schedules one ``__anext__`` on the loop and waits for it; nothing is read
-    ahead. :meth:`cancel` makes the next pull (and the one in flight) raise
-    :class:`asyncio.CancelledError`, so the protocol running in the worker cleans up.
+    Nothing is read ahead. :meth:`cancel` (the awaiting call was cancelled) makes the wait
+    in flight, and every later one, raise :class:`asyncio.CancelledError` in the worker, so
+    the protocol running there cleans up as after any failure.
     """
 
-    def __init__(self, source: AsyncIterator[Any], loop: asyncio.AbstractEventLoop) -> None:
-        self._source = source
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._cancelled = threading.Event()
         self._lock = threading.Lock()
+        self._cancelled = False
         self._pending: concurrent.futures.Future[Any] | None = None
-        self.finished = False
+        self._sources: list[_Source] = []
+
+    def call(self, awaitable: Awaitable[R], *, always: bool = False) -> R:
+        """Await ``awaitable`` on the loop from the worker thread, and return its result.
+
+        ``always``: run it even after a cancellation, and let no cancellation stop it (for
+        clean-up, such as closing a download).
+        """
+
+        async def run() -> R:
+            return await awaitable
+
+        if always:
+            return asyncio.run_coroutine_threadsafe(run(), self._loop).result()
+        with self._lock:
+            if self._cancelled:
+                if inspect.iscoroutine(awaitable):
+                    awaitable.close()
+                raise asyncio.CancelledError("the awaiting call was cancelled")
+            pending: concurrent.futures.Future[R] = asyncio.run_coroutine_threadsafe(
+                run(), self._loop
+            )
+            self._pending = pending
+        try:
+            return pending.result()
+        except concurrent.futures.CancelledError:
+            raise asyncio.CancelledError("the awaiting call was cancelled") from None
+
+    def pull(self, source: AsyncIterator[Any]) -> Iterator[Any]:
+        """A sync iterator over ``source``, for the worker thread."""
+        wrapped = _Source(self, source)
+        self._sources.append(wrapped)
+        return wrapped
+
+    def cancel(self) -> None:
+        """Stop the worker's wait in flight and refuse every later one."""
+        with self._lock:
+            self._cancelled = True
+            if self._pending is not None:
+                self._pending.cancel()
+
+    async def aclose(self) -> None:
+        """Close the async generators left half-read (on the loop, where they live)."""
+        for source in self._sources:
+            await source.aclose()
+
+
+class _Source:
+    """One async iterator, pulled from the worker thread through a :class:`LoopBridge`."""
+
+    def __init__(self, bridge: LoopBridge, source: AsyncIterator[Any]) -> None:
+        self._bridge = bridge
+        self._source = source
+        self._finished = False
 
     def __iter__(self) -> Iterator[Any]:
         return self
 
     def __next__(self) -> Any:
-        with self._lock:
-            if self._cancelled.is_set():
-                raise asyncio.CancelledError("the awaiting call was cancelled")
-            self._pending = asyncio.run_coroutine_threadsafe(self._next(), self._loop)
-            pending = self._pending
         try:
-            return pending.result()
-        except concurrent.futures.CancelledError:
-            raise asyncio.CancelledError("the awaiting call was cancelled") from None
+            return self._bridge.call(self._source.__anext__())
         except StopAsyncIteration:
-            self.finished = True
+            self._finished = True
             raise StopIteration from None
 
-    async def _next(self) -> Any:
-        return await self._source.__anext__()
-
-    def cancel(self) -> None:
-        with self._lock:
-            self._cancelled.set()
-            if self._pending is not None:
-                self._pending.cancel()
-
-    async def close(self) -> None:
-        """Close the source if it is an async generator left half-read."""
+    async def aclose(self) -> None:
         close = getattr(self._source, "aclose", None)
-        if not self.finished and close is not None:
+        if not self._finished and close is not None:
             await close()
 
 
@@ -166,33 +209,41 @@ class AsyncAssetCatalog:
     async def _run(
         self, method: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> R:
+        """``method(sync_catalog, *args, **kwargs)`` in a worker, async content bridged."""
+
+        def work(bridge: LoopBridge) -> R:
+            def bridged(value: Any) -> Any:
+                source = _async_source(value)
+                return value if source is None else bridge.pull(source)
+
+            return method(
+                self._catalog,
+                *(bridged(a) for a in args),
+                **{name: bridged(value) for name, value in kwargs.items()},
+            )
+
+        return await self.run_in_worker(work)
+
+    async def run_in_worker(self, work: Callable[[LoopBridge], R]) -> R:
+        """Run ``work(bridge)`` in one of this catalog's worker threads and await its result.
+
+        For integrations that run several catalog calls as one step (an OpenAI capture):
+        ``work`` calls the sync catalog (:attr:`sync`) directly, and reaches back to the
+        event loop through ``bridge`` (to pull an async download, say). If the awaiting task
+        is cancelled, the bridge stops feeding the worker and this waits for ``work`` to
+        finish its clean-up before it raises :class:`asyncio.CancelledError`.
+        """
         loop = asyncio.get_running_loop()
-        pulls: list[_Pull] = []
-
-        def bridged(value: Any) -> Any:
-            source = _async_source(value)
-            if source is None:
-                return value
-            pull = _Pull(source, loop)
-            pulls.append(pull)
-            return pull
-
-        args = tuple(bridged(a) for a in args)
-        kwargs = {name: bridged(value) for name, value in kwargs.items()}
-        work = loop.run_in_executor(
-            self._executor, functools.partial(method, self._catalog, *args, **kwargs)
-        )
+        bridge = LoopBridge(loop)
+        running = loop.run_in_executor(self._executor, work, bridge)
         try:
-            return await asyncio.shield(work)
+            return await asyncio.shield(running)
         except asyncio.CancelledError:
-            # Stop feeding the worker, let the protocol clean up, then report the cancel.
-            for pull in pulls:
-                pull.cancel()
-            await asyncio.wait([work])
+            bridge.cancel()
+            await asyncio.wait([running])
             raise
         finally:
-            for pull in pulls:
-                await pull.close()
+            await bridge.aclose()
 
     async def aiter_bytes(self, stream: IO[bytes], chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
         """The bytes of a stream (``open_signed``'s), read in the worker threads; the stream

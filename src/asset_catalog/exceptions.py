@@ -16,6 +16,8 @@ class also inherits the builtin a caller would naturally catch::
     ├── StorageError(OSError)                 the blob store failed
     ├── RepositoryError(RuntimeError)         the database failed
     │   └── DuplicateKeyError                 a unique key was taken (internal race signal)
+    ├── ProviderError                         a provider (OpenAI) failed to deliver an output
+    │   └── ProviderFileMissing(LookupError)  it no longer has the file (an expired container)
     └── MissingDependency(ImportError)        an optional extra is not installed
 
 Backend errors (``sqlalchemy.exc.*``, ``OSError`` from fsspec, botocore errors) are translated
@@ -34,6 +36,8 @@ __all__ = [
     "InvalidInput",
     "MissingDependency",
     "PayloadTooLarge",
+    "ProviderError",
+    "ProviderFileMissing",
     "RepositoryError",
     "SignatureError",
     "SignatureExpired",
@@ -108,6 +112,16 @@ class RepositoryError(AssetCatalogError, RuntimeError):
 
 class DuplicateKeyError(RepositoryError):
     """A unique key is already taken (used internally to settle ingest races)."""
+
+
+class ProviderError(AssetCatalogError):
+    """A provider (the OpenAI API) failed to deliver an output, after the retries; the
+    provider's error is chained as ``__cause__``. Reported in a capture's failures."""
+
+
+class ProviderFileMissing(ProviderError, LookupError):
+    """The provider no longer has the file (Code Interpreter containers expire after about
+    20 minutes idle): it cannot be catalogued any more."""
 
 
 class MissingDependency(AssetCatalogError, ImportError):
