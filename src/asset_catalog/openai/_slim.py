@@ -14,8 +14,6 @@ from typing import Any
 
 import attrs
 
-from ._outputs import plain
-
 __all__ = ["SlimmedItems", "slim_items"]
 
 
@@ -39,7 +37,7 @@ def slim_items(items: Iterable[Any]) -> SlimmedItems:
         dump = getattr(raw, "model_dump", None)
         # Only the fields the wire had (nulls included): an SDK default the API never sent
         # is not valid in every input item.
-        item = dump(mode="json", exclude_unset=True) if callable(dump) else plain(raw)
+        item = dump(mode="json", exclude_unset=True) if callable(dump) else raw
         if not isinstance(item, Mapping):
             slimmed.append(item)
             continue
