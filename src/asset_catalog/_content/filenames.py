@@ -42,7 +42,6 @@ fallback and an RFC 5987 ``filename*`` parameter.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from typing import Any, Final, Literal
 from urllib.parse import quote
@@ -53,7 +52,6 @@ from asset_catalog.exceptions import InvalidInput
 __all__ = [
     "MAX_FILENAME_BYTES",
     "ORIGINAL_FILENAME_KEY",
-    "clean_filename",
     "content_disposition",
     "ingest_filename",
     "is_safe_filename",
@@ -69,14 +67,6 @@ _MAX_EXTENSION_CHARS: Final = 16
 """The longest extension (after the dot) kept whole when a name is shortened."""
 
 _REMOVED_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-_FORBIDDEN_CATEGORIES: Final[dict[str, str]] = {
-    "Cc": "control character",
-    "Cf": "invisible formatting character",
-    "Cs": "unpaired surrogate",
-    "Zl": "line separator",
-    "Zp": "paragraph separator",
-}
-_PATH_SEPARATORS: Final = re.compile(r"[/\\]")
 _SEPARATORS: Final = str.maketrans("\\", "/")
 # RFC 5987 attr-char, minus ALPHA / DIGIT and "-._~" which quote() always keeps.
 _ATTR_CHAR_SAFE: Final = "!#$&+-.^_`|~"
@@ -172,51 +162,6 @@ def _storable(text: str) -> str:
     """``text`` with NUL as ``\\x00`` and lone surrogates as ``\\udXXX``: valid UTF-8 without
     NUL, which every database stores."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
-
-
-def _describe(char: str) -> str:
-    name = unicodedata.name(char, "")
-    return f"U+{ord(char):04X}" + (f" {name}" if name else "")
-
-
-def clean_filename(name: str, *, field: str = "filename") -> str:
-    """Validate a user-supplied filename and return its clean form, or refuse it (the old,
-    refusing contract, used by the ingest calls until they switch to :func:`safe_filename`).
-
-    Raises :class:`~asset_catalog.exceptions.InvalidInput` naming ``field`` when the name is not
-    a string, is empty, is only dots, traverses a path with ``..``, contains control, invisible
-    formatting, surrogate or line/paragraph separator characters, or is longer than
-    :data:`MAX_FILENAME_BYTES` bytes of UTF-8.
-    """
-    if not isinstance(name, str):
-        raise InvalidInput(field, f"must be a string, not {type(name).__name__}")
-    if len(name) > _MAX_INPUT_CHARS:
-        raise InvalidInput(field, f"is too long: at most {MAX_FILENAME_BYTES} bytes are allowed")
-    cleaned = unicodedata.normalize("NFC", name).strip()
-    for char in cleaned:
-        reason = _FORBIDDEN_CATEGORIES.get(unicodedata.category(char))
-        if reason is not None:
-            article = "an" if reason[0] in "aeiou" else "a"
-            raise InvalidInput(field, f"must not contain {article} {reason} ({_describe(char)})")
-    if _PATH_SEPARATORS.search(cleaned):
-        segments = _PATH_SEPARATORS.split(cleaned)
-        if any(segment.strip() == ".." for segment in segments):
-            raise InvalidInput(field, "must not contain '..' path segments (path traversal)")
-        cleaned = segments[-1].strip()
-        if not cleaned:
-            raise InvalidInput(field, "is a directory path: it must end with a file name")
-    if not cleaned:
-        raise InvalidInput(field, "must not be empty or only whitespace")
-    if cleaned == "..":
-        raise InvalidInput(field, "must not be '..' (path traversal)")
-    if not cleaned.strip("."):
-        raise InvalidInput(field, "must not consist only of dots")
-    size = len(cleaned.encode("utf-8"))
-    if size > MAX_FILENAME_BYTES:
-        raise InvalidInput(
-            field, f"is too long: {size} bytes of UTF-8, at most {MAX_FILENAME_BYTES} are allowed"
-        )
-    return cleaned
 
 
 def _ascii_fallback(filename: str) -> str:
