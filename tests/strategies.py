@@ -2,9 +2,10 @@
 
 * :func:`tenant_ids` / :func:`host_ids` -- opaque host identifiers the catalog must accept
   (UUIDs, integers as text, provider ids, arbitrary Unicode without control characters).
-* :func:`valid_filenames` -- names :func:`clean_filename` must keep (modulo NFC).
-* :func:`hostile_filenames` -- names it must refuse: traversal, control, invisible and
-  bidi characters, separators, names over 255 bytes.
+* :func:`valid_filenames` -- names :func:`safe_filename` must keep as they are.
+* :func:`hostile_filenames` -- names it must change, each with the safe name it must give:
+  traversal, control, invisible and bidi characters, separators, names over 255 bytes,
+  nothing left at all (``""``: the ingest generates a name).
 * :func:`asset_specs` / :func:`list_filters` -- random assets and filter combinations for the
   pagination properties, expressed over small pools so that filters actually select.
 * :func:`image_garbage` -- anything at all thrown at ``ingest_image``'s ``image`` argument.
@@ -47,7 +48,7 @@ a PNG (an image asset from Code Interpreter) or a CSV (a file asset)."""
 
 MIME_PREFIXES = ("image/", "image/png", "text/", "text/csv", "application/", "%", "image_")
 
-# Characters clean_filename must refuse anywhere in a name.
+# Characters safe_filename removes anywhere in a name.
 _FORBIDDEN_CATEGORIES = ("Cc", "Cf", "Cs", "Zl", "Zp")
 _SAFE_PUNCTUATION = " -_()[]{}+=,;!@#$&'~"
 _EXTENSIONS = ("csv", "png", "txt", "json", "tar.gz", "xlsx", "", "PDF")
@@ -87,7 +88,7 @@ def _name_chars() -> st.SearchStrategy[str]:
 
 @st.composite
 def valid_filenames(draw: st.DrawFn) -> str:
-    """A display name clean_filename keeps as it is (after NFC): no separators, no forbidden
+    """A display name safe_filename keeps as it is: NFC, no separators, no forbidden
     categories, no surrounding whitespace, not only dots, at most 255 bytes of UTF-8."""
     stem = draw(st.text(alphabet=_name_chars(), min_size=1, max_size=40)).strip()
     if not stem:
@@ -105,65 +106,84 @@ def _forbidden_char() -> st.SearchStrategy[str]:
 
 
 @st.composite
-def _with_forbidden_char(draw: st.DrawFn) -> str:
-    """A valid name with a forbidden character inside it (not at an end, where strip()
-    could forgive a whitespace control such as a trailing newline)."""
+def _with_forbidden_chars(draw: st.DrawFn) -> tuple[str, str]:
+    """A valid name with forbidden characters anywhere in it (ends included): they are
+    removed, giving the valid name back."""
     name = draw(valid_filenames())
-    if len(name) < 2:
-        name = "ab.csv"
-    position = draw(st.integers(min_value=1, max_value=len(name) - 1))
-    return name[:position] + draw(_forbidden_char()) + name[position:]
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        position = draw(st.integers(min_value=0, max_value=len(name)))
+        name = name[:position] + draw(_forbidden_char()) + name[position:]
+    return name, unicodedata.normalize("NFC", _without_forbidden(name))
+
+
+def _without_forbidden(name: str) -> str:
+    return "".join(ch for ch in name if unicodedata.category(ch) not in _FORBIDDEN_CATEGORIES)
 
 
 @st.composite
-def _traversal(draw: st.DrawFn) -> str:
-    """A path whose segments include ``..`` (with either separator)."""
+def _traversal(draw: st.DrawFn) -> tuple[str, str]:
+    """A path whose segments include ``..`` (with either separator): the last segment is
+    the name."""
     separator = draw(st.sampled_from(["/", "\\"]))
     before = draw(st.lists(st.sampled_from(["..", "a", "mnt", "data", " .. "]), max_size=3))
     after = draw(st.lists(st.sampled_from(["..", "b", "etc"]), max_size=2))
-    segments = [*before, "..", *after, draw(valid_filenames())]
-    return separator.join(segments)
+    last = draw(valid_filenames())
+    trailing = draw(st.lists(st.sampled_from(["..", ".", "", " .. "]), max_size=2))
+    segments = [*before, "..", *after, last, *trailing]
+    return separator.join(segments), last
+
+
+_LONG_UNITS = ("a", "é", "漢", "😀", "ab-")
 
 
 @st.composite
-def _too_long(draw: st.DrawFn) -> str:
-    """A name over 255 bytes of UTF-8 (multi-byte characters included)."""
-    unit = draw(st.sampled_from(["a", "é", "漢", "😀", "ab-"]))
+def _too_long(draw: st.DrawFn) -> tuple[str, str]:
+    """A name over 255 bytes of UTF-8 (multi-byte characters included, over 4,096 characters
+    too): the stem is cut to fit, ``.csv`` is kept."""
+    unit = draw(st.sampled_from(_LONG_UNITS))
     size = draw(st.integers(min_value=256, max_value=6000))
-    return unit * size + ".csv"
+    name = unit * size + ".csv"
+    stem = name[-4096:-4]  # what is processed: the last 4,096 characters
+    kept = stem.encode("utf-8")[: 255 - 4].decode("utf-8", "ignore")
+    return name, kept + ".csv"
 
 
-HOSTILE_FILENAMES = (
-    "../../etc/passwd",
-    "..\\..\\win.ini",
-    "a\x00b.csv",
-    "a\nb.csv",
-    "\x1b[31mred.csv",
-    "x" * 10_000,
-    "",
-    " \t \n ",
-    "\u202egnp.exe",
-    "report\u200b.csv",
-    "a\u200db.csv",
-    "\ufeffreport.csv",
-    "a\u2028b.csv",
-    ".",
-    "..",
-    "...",
-    "/mnt/data/",
-    "/",
-    "\\",
-)
+HOSTILE_FILENAMES: dict[str, str] = {
+    "../../etc/passwd": "passwd",
+    "..\\..\\win.ini": "win.ini",
+    "a\x00b.csv": "ab.csv",
+    "a\nb.csv": "ab.csv",
+    "\x1b[31mred.csv": "[31mred.csv",
+    "x" * 10_000: "x" * 255,
+    "": "",
+    " \t \n ": "",
+    "\u202egnp.exe": "gnp.exe",
+    "report\u200b.csv": "report.csv",
+    "a\u200db.csv": "ab.csv",
+    "\ufeffreport.csv": "report.csv",
+    "a\u2028b.csv": "ab.csv",
+    "é" * 150 + ".csv": "é" * 125 + ".csv",
+    ".": "",
+    "..": "",
+    "...": "",
+    "/mnt/data/": "data",
+    "/": "",
+    "\\": "",
+}
+"""Hand-picked hostile names and the safe names they give ("": nothing is left)."""
 
 
-def hostile_filenames() -> st.SearchStrategy[str]:
-    """Names clean_filename must refuse with InvalidInput."""
+def hostile_filenames() -> st.SearchStrategy[tuple[str, str]]:
+    """Names safe_filename must change, each with the safe name it must give ("" when
+    nothing is left)."""
     return st.one_of(
-        st.sampled_from(HOSTILE_FILENAMES),
-        _with_forbidden_char(),
+        st.sampled_from(sorted(HOSTILE_FILENAMES.items())),
+        _with_forbidden_chars(),
         _traversal(),
         _too_long(),
-        st.from_regex(r"\A[ \t\r\n\f\v.]*\Z").filter(lambda s: not s.strip().strip(".")),
+        st.from_regex(r"\A[ \t\r\n\f\v.]*\Z")
+        .filter(lambda s: not s.strip().strip("."))
+        .map(lambda s: (s, "")),
     )
 
 

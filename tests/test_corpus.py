@@ -6,8 +6,8 @@ item through the calls its runner lists (``ID_SLOTS``, ``_argument_slots`` ...).
 must raise exactly the documented :class:`AssetCatalogError` subclass (with ``.field`` naming
 the argument for an :class:`InvalidInput`), and :func:`snapshots.snapshot` of the database and
 the storage must be byte-for-byte the same afterwards. Items the catalog accepts (odd but valid
-ids, filenames that are only labels, files whose bytes contradict their name) are checked for
-what was recorded, and for touching nothing of the other tenant's.
+ids, every str filename -- made safe, the original kept --, files whose bytes contradict their
+name) are checked for what was recorded, and for touching nothing of the other tenant's.
 
 Problems are collected per item and reported together, so one run shows every failing item.
 Two meta-tests fail when a public method gains an argument that no category exercises.
@@ -27,6 +27,7 @@ import json
 import math
 import re
 import traceback
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -47,6 +48,7 @@ from asset_catalog import (
     UrlSigner,
     exceptions,
 )
+from asset_catalog._content.filenames import content_disposition
 from asset_catalog._models import Asset
 
 from .backends import SECRET
@@ -1034,6 +1036,31 @@ def _ids_leave_tenant_a_alone(world: World) -> Callable[[], list[str]]:
     return after
 
 
+GENERATED_NAME = re.compile(r"^(image|file)-[0-9a-f]{8}-[0-9a-f]{4}\.[a-z0-9]{1,8}$")
+"""The name an ingest gives when nothing of the filename is left."""
+REMOVED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def _recorded_original(name: str) -> str:
+    """What ``metadata["original_filename"]`` must hold for a changed name: its last 4,096
+    characters, NUL as ``\\x00`` and lone surrogates as ``\\udXXX``."""
+    text = name[-4096:]
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def _unsafe_name(name: str) -> str | None:
+    """Why ``name`` could not go into a row or a header, or None."""
+    if not name or name != name.strip() or not name.strip("."):
+        return "empty, padded or only dots"
+    if "/" in name or "\\" in name:
+        return "a path separator"
+    if len(name.encode("utf-8")) > asset_catalog.MAX_FILENAME_BYTES:
+        return "over 255 bytes"
+    if any(unicodedata.category(char) in REMOVED_CATEGORIES for char in name):
+        return "a control, format, surrogate or separator character"
+    return None
+
+
 def run_filenames(check: Check) -> None:
     world = check.world
     expect = check.item["expect"]
@@ -1050,20 +1077,51 @@ def run_filenames(check: Check) -> None:
                     name, lambda n=name: slots[n](check.value()), "InvalidInput", "filename"
                 )
         return
-    stored_as = world.decode(expect["stored_as"])
+    given = check.value()
+    stored_as = None if expect == "generated" else world.decode(expect["stored_as"])
     for name in chosen:
         keys_before = set(world.catalog.storage.iter_keys())
         asset = check.accepted(name, lambda n=name: slots[n](check.value()))
         if asset is None:
             continue
-        if asset.filename != stored_as:
+        if stored_as is None:
+            if not GENERATED_NAME.match(asset.filename):
+                check.fail(name, f"recorded filename {_short(asset.filename)}, expected generated")
+        elif asset.filename != stored_as:
             check.fail(
                 name, f"recorded filename {_short(asset.filename)}, expected {_short(stored_as)}"
             )
+        unsafe = _unsafe_name(asset.filename)
+        if unsafe is not None:
+            check.fail(name, f"recorded filename {_short(asset.filename)} has {unsafe}")
+        original = asset.metadata.get("original_filename")
+        wanted = None if asset.filename == given else _recorded_original(given)
+        if original != wanted:
+            check.fail(name, f"original_filename {_short(original)}, expected {_short(wanted)}")
         new_keys = set(world.catalog.storage.iter_keys()) - keys_before
         bad = [key for key in new_keys if not KEY_SHAPE.match(key)]
         if len(new_keys) != 1 or bad:
             check.fail(name, f"storage keys written: {_short(sorted(new_keys))}")
+        _disposition_of(check, name, asset)
+
+
+def _disposition_of(check: Check, label: str, asset: Asset) -> None:
+    """The download's ``Content-Disposition`` is built from the safe name, nothing else."""
+    catalog = check.world.catalog
+    url = check.accepted(
+        label + " presign", lambda: catalog.presign(TENANT_A, asset.id, disposition="attachment")
+    )
+    download = (
+        None
+        if url is None
+        else check.accepted(label + " open_signed", lambda: catalog.open_signed(url.token))
+    )
+    if download is None:
+        return
+    download.stream.close()
+    value = download.headers["Content-Disposition"]
+    if value != content_disposition(asset.filename, "attachment") or not value.isascii():
+        check.fail(label, f"Content-Disposition {_short(value)} for {_short(asset.filename)}")
 
 
 def run_base64(check: Check) -> None:

@@ -1,4 +1,4 @@
-"""Tests for asset_catalog._content.filenames: filename hygiene and Content-Disposition."""
+"""Tests for asset_catalog._content.filenames: safe filenames and Content-Disposition."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ from hypothesis import strategies as st
 
 from asset_catalog._content.filenames import (
     MAX_FILENAME_BYTES,
-    clean_filename,
+    ORIGINAL_FILENAME_KEY,
     content_disposition,
+    ingest_filename,
+    is_safe_filename,
+    safe_filename,
 )
 from asset_catalog.exceptions import InvalidInput
 
@@ -26,17 +29,58 @@ HEADER_RE = re.compile(
 ANY_TEXT = st.text(st.one_of(st.characters(), st.characters(categories=["Cs"])), max_size=80)
 
 
-class TestCleanFilename:
-    """clean_filename accepts safe display names and rejects dangerous ones."""
+REMOVED_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+
+
+def stored(original: str) -> str:
+    """The original as the catalog records it: its last 4,096 characters, NUL as ``\\x00``,
+    a lone surrogate as its ``\\udXXX`` escape."""
+    text = original[-4096:]
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def assert_safe(name: str) -> None:
+    """A name that can go into a row and a header: see ``is_safe_filename``."""
+    assert name
+    assert name == name.strip()
+    assert "/" not in name
+    assert "\\" not in name
+    assert name.strip(".")
+    assert len(name.encode("utf-8")) <= MAX_FILENAME_BYTES
+    assert unicodedata.is_normalized("NFC", name)
+    for char in name:
+        assert unicodedata.category(char) not in REMOVED_CATEGORIES
+    assert is_safe_filename(name)
+
+
+def changed(name: str, expected: str) -> None:
+    """``name`` is made into ``expected`` (safe, or "" for a generated one), original kept."""
+    assert safe_filename(name) == (expected, stored(name))
+    if expected:
+        assert_safe(expected)
+        assert safe_filename(expected) == (expected, None)
+
+
+class TestSafeFilename:
+    """safe_filename makes every name safe; only a non-str is refused."""
 
     @pytest.mark.parametrize(
-        "name", ["../../etc/passwd", "..\\..\\x", "a/../b.txt", "reports/ .. /x.csv", ".."]
+        ("name", "expected"),
+        [
+            ("../../etc/passwd", "passwd"),
+            ("..\\..\\x", "x"),
+            ("a/../b.txt", "b.txt"),
+            ("reports/ .. /x.csv", "x.csv"),
+            ("/mnt/data/../../etc/shadow", "shadow"),
+            ("foo/..", "foo"),
+            ("./..", ""),
+            ("../", ""),
+            ("..", ""),
+        ],
     )
-    def test_path_traversal_rejected(self, name: str) -> None:
-        """Any '..' path segment is rejected as path traversal."""
-        with pytest.raises(InvalidInput, match="traversal") as excinfo:
-            clean_filename(name)
-        assert excinfo.value.field == "filename"
+    def test_traversal_dropped(self, name: str, expected: str) -> None:
+        """``..`` segments are dropped: the last real segment is the name."""
+        changed(name, expected)
 
     @pytest.mark.parametrize(
         ("name", "expected"),
@@ -45,123 +89,243 @@ class TestCleanFilename:
             ("C:\\Users\\me\\out.png", "out.png"),
             ("./chart.png", "chart.png"),
             ("dir/ spaced name.txt ", "spaced name.txt"),
+            ("/" + "d" * 300 + "/report.csv", "report.csv"),
+            ("....//....//etc/passwd", "passwd"),
         ],
     )
     def test_path_keeps_last_segment(self, name: str, expected: str) -> None:
-        """A path without traversal is reduced to its last segment."""
-        assert clean_filename(name) == expected
-
-    def test_directory_path_rejected(self) -> None:
-        """A path ending with a separator has no file name and is rejected."""
-        with pytest.raises(InvalidInput, match="directory"):
-            clean_filename("/mnt/data/")
+        """A path is reduced to its last segment (only that counts towards the length)."""
+        changed(name, expected)
 
     @pytest.mark.parametrize(
-        "name", ["a\x00b", "a\nb", "a\rb.txt", "a\tb", "a\x7fb", "a\x1bb", "x\x85y", "a\x00/b.txt"]
+        ("name", "expected"),
+        [("/mnt/data/", "data"), ("C:\\", "C:"), ("\\\\server\\share\\", "share"), ("/", "")],
     )
-    def test_control_characters_rejected(self, name: str) -> None:
-        """Control characters (NUL, newline, tab, DEL, ESC, C1) are rejected anywhere."""
-        with pytest.raises(InvalidInput, match="control character"):
-            clean_filename(name)
+    def test_directory_path(self, name: str, expected: str) -> None:
+        """A path ending with a separator keeps its last directory's name, if any."""
+        changed(name, expected)
 
     @pytest.mark.parametrize(
-        "name",
-        ["\u202egnp.exe", "a\u200db.txt", "a\u200bb.txt", "\ufeffname.txt", "x\u2066y", "a\u00adb"],
+        ("name", "expected"),
+        [
+            ("a\x00b", "ab"),
+            ("a\nb", "ab"),
+            ("a\rb.txt", "ab.txt"),
+            ("a\tb", "ab"),
+            ("a\x7fb", "ab"),
+            ("\x1b[31mred.csv", "[31mred.csv"),
+            ("x\x85y", "xy"),
+            ("a\x00/b.txt", "b.txt"),
+            ("dir\x01/x.csv", "x.csv"),
+            ("a\r\nContent-Type: text/html", "html"),
+        ],
     )
-    def test_format_characters_rejected(self, name: str) -> None:
-        """Bidi overrides, zero-width characters, BOM and soft hyphen are rejected."""
-        with pytest.raises(InvalidInput, match="invisible formatting"):
-            clean_filename(name)
+    def test_control_characters_removed(self, name: str, expected: str) -> None:
+        """Control characters (NUL, newline, tab, DEL, ESC, C1) are removed anywhere."""
+        changed(name, expected)
 
-    @pytest.mark.parametrize("name", ["a\u2028b", "a\u2029b"])
-    def test_line_and_paragraph_separators_rejected(self, name: str) -> None:
-        """Unicode line and paragraph separators are rejected."""
-        with pytest.raises(InvalidInput, match="separator"):
-            clean_filename(name)
+    @pytest.mark.parametrize(
+        ("name", "expected"),
+        [
+            ("\u202egnp.exe", "gnp.exe"),
+            ("invoice\u202efdp.exe", "invoicefdp.exe"),
+            ("a\u200db.txt", "ab.txt"),
+            ("a\u200bb.txt", "ab.txt"),
+            ("\ufeffname.txt", "name.txt"),
+            ("x\u2066y", "xy"),
+            ("a\u00adb", "ab"),
+            ("a\U000e0041b.csv", "ab.csv"),
+        ],
+    )
+    def test_format_characters_removed(self, name: str, expected: str) -> None:
+        """Bidi overrides and isolates, zero-width characters, BOM, soft hyphen and tag
+        characters are removed: a right-to-left override cannot disguise an extension."""
+        changed(name, expected)
 
-    def test_surrogate_rejected(self) -> None:
-        """A lone surrogate (undecodable input smuggled into a str) is rejected."""
-        with pytest.raises(InvalidInput, match="surrogate"):
-            clean_filename("\ud800.txt")
+    @pytest.mark.parametrize(("name", "expected"), [("a\u2028b", "ab"), ("a\u2029b", "ab")])
+    def test_line_and_paragraph_separators_removed(self, name: str, expected: str) -> None:
+        """Unicode line and paragraph separators are removed."""
+        changed(name, expected)
 
-    def test_very_long_name_rejected(self) -> None:
-        """A 10,000-character name is rejected as too long."""
-        with pytest.raises(InvalidInput, match="too long"):
-            clean_filename("a" * 10_000)
+    def test_surrogate_removed(self) -> None:
+        """A lone surrogate is removed; the recorded original escapes it."""
+        assert safe_filename("\ud800.txt") == (".txt", "\\ud800.txt")
+        assert safe_filename("a\udcffb.csv") == ("ab.csv", "a\\udcffb.csv")
+
+    def test_original_is_storable_text(self) -> None:
+        """NUL and lone surrogates are escaped in the original; everything else is kept."""
+        clean, original = safe_filename("a\x00b\ud83d\u202e\n.csv")
+        assert clean == "ab.csv"
+        assert original == "a\\x00b\\ud83d\u202e\n.csv"
+        assert original is not None
+        assert "\x00" not in original
+        original.encode("utf-8")  # no lone surrogate left
+
+    @pytest.mark.parametrize(
+        ("name", "expected"),
+        [
+            ("x" * 300, "x" * 255),
+            ("x" * 300 + ".csv", "x" * 251 + ".csv"),
+            ("é" * 150 + ".csv", "é" * 125 + ".csv"),
+            ("é" * 128, "é" * 127),
+            ("\U0001f600" * 70 + ".png", "\U0001f600" * 62 + ".png"),
+            ("中" * 100 + ".txt", "中" * 83 + ".txt"),
+            ("x" * 300 + ".tar.gz", "x" * 252 + ".gz"),
+            ("r" * 300 + "." + "x" * 16, "r" * 238 + "." + "x" * 16),
+        ],
+    )
+    def test_long_name_shortened_keeping_extension(self, name: str, expected: str) -> None:
+        """A name over 255 bytes of UTF-8 is cut on a character boundary, extension kept."""
+        changed(name, expected)
+
+    def test_cut_never_splits_a_combining_sequence(self) -> None:
+        """The stem is cut before a base character, not between it and its marks."""
+        name = "x\u0301" * 100 + ".csv"
+        changed(name, "x\u0301" * 83 + ".csv")
+        # A single combining sequence longer than the limit is cut inside, as it must be.
+        clean, _ = safe_filename("x" + "\u0301" * 200)
+        assert clean == "x" + "\u0301" * 127
+        assert_safe(clean)
+
+    @pytest.mark.parametrize(
+        ("name", "expected"),
+        [
+            ("a." + "x" * 300, "a." + "x" * 253),
+            ("r" * 300 + "." + "x" * 17, "r" * 255),
+            ("r" * 300 + ". a b", "r" * 255),
+        ],
+    )
+    def test_absurd_extension_not_kept_whole(self, name: str, expected: str) -> None:
+        """A "extension" over 16 characters, or with whitespace, is not kept: the name is cut."""
+        changed(name, expected)
+
+    def test_cut_stem_loses_trailing_whitespace(self) -> None:
+        """A stem cut after a space does not leave the space before the extension."""
+        changed("a" * 250 + " " * 10 + "b" * 10 + ".csv", "a" * 250 + ".csv")
+
+    def test_cut_leaving_only_dots_is_empty(self) -> None:
+        """A cut that leaves only dots gives no name at all (the caller generates one)."""
+        changed("." * 300 + "x" * 300, "")
 
     def test_length_is_counted_in_utf8_bytes(self) -> None:
         """The limit is 255 bytes of UTF-8, not 255 characters."""
-        assert clean_filename("é" * 127 + "a") == "é" * 127 + "a"
-        with pytest.raises(InvalidInput, match="256 bytes"):
-            clean_filename("é" * 128)
-        assert len(clean_filename("a" * MAX_FILENAME_BYTES)) == MAX_FILENAME_BYTES
+        assert safe_filename("é" * 127 + "a") == ("é" * 127 + "a", None)
+        assert safe_filename("a" * MAX_FILENAME_BYTES) == ("a" * MAX_FILENAME_BYTES, None)
 
-    def test_long_directory_prefix_is_fine(self) -> None:
-        """Only the kept last segment counts towards the length limit."""
-        assert clean_filename("/" + "d" * 300 + "/report.csv") == "report.csv"
+    def test_input_over_path_max_is_cut_not_refused(self) -> None:
+        """Names over 4,096 characters are processed from their last 4,096 characters."""
+        changed("a" * 10_000, "a" * 255)
+        changed("x" * 10_000 + ".csv", "x" * 251 + ".csv")
+        changed("a/" * 3000 + "b.csv", "b.csv")
+        changed("/" * 5000, "")
+        _, original = safe_filename("a/" * 3000 + "b.csv")
+        assert original == ("a/" * 3000 + "b.csv")[-4096:]
 
-    @pytest.mark.parametrize("name", ["", "   ", "\t \n", "\u3000"])
-    def test_empty_rejected(self, name: str) -> None:
-        """Empty and whitespace-only names are rejected."""
-        with pytest.raises(InvalidInput, match="empty"):
-            clean_filename(name)
+    @pytest.mark.parametrize("name", ["", "   ", "\t \n", "\u3000", "\u00a0", "\u202e", "\x00"])
+    def test_empty_result(self, name: str) -> None:
+        """Empty, whitespace-only and only-invisible names leave nothing: ``""`` (the name
+        given is the original: the name the ingest records is a generated one)."""
+        assert safe_filename(name) == ("", stored(name))
 
-    @pytest.mark.parametrize("name", [".", "...", " . "])
-    def test_only_dots_rejected(self, name: str) -> None:
-        """Names made only of dots are rejected."""
-        with pytest.raises(InvalidInput, match="dots"):
-            clean_filename(name)
+    @pytest.mark.parametrize("name", [".", "...", " . ", "....", ". / .."])
+    def test_only_dots_is_empty(self, name: str) -> None:
+        """Names made only of dots leave nothing."""
+        changed(name, "")
 
-    @pytest.mark.parametrize("name", [None, b"report.csv", 5, ["a.txt"]])
-    def test_non_string_rejected(self, name: object) -> None:
-        """Anything but a str is rejected with InvalidInput, not TypeError."""
-        with pytest.raises(InvalidInput, match="must be a string"):
-            clean_filename(cast(Any, name))
-
-    def test_unicode_name_kept_in_nfc(self) -> None:
-        """Accented names are kept and normalised to NFC."""
-        decomposed = unicodedata.normalize("NFD", "rapport été.csv")
-        assert decomposed != "rapport été.csv"
-        assert clean_filename(decomposed) == "rapport été.csv"
-        assert clean_filename("报告 2024.xlsx") == "报告 2024.xlsx"
-
-    @pytest.mark.parametrize("name", [".env", ".gitignore", "report.csv.", "a<b>:c|d?.txt"])
-    def test_leading_and_trailing_dots_kept(self, name: str) -> None:
-        """Leading dots, trailing dots and Windows-reserved characters are kept as they are."""
-        assert clean_filename(name) == name
-
-    def test_private_use_allowed(self) -> None:
-        """Private-use characters are allowed."""
-        assert clean_filename("\ue000.txt") == "\ue000.txt"
-
-    def test_surrounding_whitespace_stripped(self) -> None:
-        """Whitespace around the name, including a trailing newline, is stripped."""
-        assert clean_filename("  report.csv \n") == "report.csv"
+    @pytest.mark.parametrize("name", [None, b"report.csv", 5, ["a.txt"], True])
+    def test_non_string_refused(self, name: object) -> None:
+        """Anything but a str is InvalidInput (the caller's mistake), not TypeError."""
+        with pytest.raises(InvalidInput, match="must be a string") as excinfo:
+            safe_filename(cast(Any, name))
+        assert excinfo.value.field == "filename"
 
     def test_custom_field_name(self) -> None:
         """The error names the field given by the caller and is a ValueError."""
         with pytest.raises(ValueError, match=r"^name: ") as excinfo:
-            clean_filename("", field="name")
+            safe_filename(cast(Any, 7), field="name")
         assert isinstance(excinfo.value, InvalidInput)
         assert excinfo.value.field == "name"
 
+    def test_unicode_name_normalised_to_nfc(self) -> None:
+        """Accented names are kept and normalised to NFC (which counts as a change)."""
+        decomposed = unicodedata.normalize("NFD", "rapport été.csv")
+        assert decomposed != "rapport été.csv"
+        changed(decomposed, "rapport été.csv")
+        assert safe_filename("报告 2024.xlsx") == ("报告 2024.xlsx", None)
+
+    def test_removal_then_nfc(self) -> None:
+        """A removed character between a letter and its accent lets them compose."""
+        changed("e\u200b\u0301.txt", "é.txt")
+
+    @pytest.mark.parametrize(
+        "name",
+        [
+            ".env",
+            ".gitignore",
+            "report.csv.",
+            "a<b>:c|d?.txt",
+            "CON",
+            "foo  bar.txt",
+            "a\u3000b.txt",
+            "\ue000.txt",
+            "%2e%2e%2f",
+            "a\u2215b.csv",
+        ],
+    )
+    def test_safe_names_unchanged(self, name: str) -> None:
+        """Leading and trailing dots, Windows-reserved names and characters, inner whitespace,
+        private-use characters and look-alike slashes are kept as they are."""
+        assert safe_filename(name) == (name, None)
+        assert is_safe_filename(name)
+
+    def test_surrounding_whitespace_stripped(self) -> None:
+        """Whitespace around the name, including a trailing newline, is stripped."""
+        changed("  report.csv \n", "report.csv")
+
+    @pytest.mark.parametrize(
+        "name", ["", " a", "a/b", "a\\b", "..", "a\x00", "e\u0301", "x" * 256, 3, None]
+    )
+    def test_unsafe_names(self, name: object) -> None:
+        """is_safe_filename is False for anything safe_filename would change."""
+        assert not is_safe_filename(name)
+
     @given(ANY_TEXT)
     def test_result_is_safe_and_stable(self, name: str) -> None:
-        """Any input is rejected with InvalidInput or gives a safe, idempotent name."""
-        try:
-            cleaned = clean_filename(name)
-        except InvalidInput:
-            return
-        assert cleaned
-        assert cleaned == cleaned.strip()
-        assert "/" not in cleaned
-        assert "\\" not in cleaned
-        assert cleaned.strip(".")
-        assert len(cleaned.encode("utf-8")) <= MAX_FILENAME_BYTES
-        assert unicodedata.is_normalized("NFC", cleaned)
-        for char in cleaned:
-            assert unicodedata.category(char) not in {"Cc", "Cf", "Cs", "Zl", "Zp"}
-        assert clean_filename(cleaned) == cleaned
+        """Any input gives a safe name (or "" for none), a fixed point, and the original
+        exactly when the name changed."""
+        clean, original = safe_filename(name)
+        if clean:
+            assert_safe(clean)
+            assert safe_filename(clean) == (clean, None)
+        else:
+            assert safe_filename(clean) == ("", "")
+        assert (original is None) == (clean == name and bool(clean))
+        if original is not None:
+            assert original == stored(name)
+        assert is_safe_filename(name) == (original is None)
+
+
+class TestIngestFilename:
+    """ingest_filename: the clean name for the row, the original into the metadata."""
+
+    def test_changed_name_recorded(self) -> None:
+        """A changed name records the original, replacing the caller's value."""
+        metadata: dict[str, Any] = {"original_filename": "mine", "k": 1}
+        assert ingest_filename("../\u202egnp.exe", metadata) == "gnp.exe"
+        assert metadata == {ORIGINAL_FILENAME_KEY: "../\u202egnp.exe", "k": 1}
+        assert ORIGINAL_FILENAME_KEY == "original_filename"
+
+    def test_unchanged_name_not_recorded(self) -> None:
+        """A safe name leaves the metadata alone (the caller's own key included)."""
+        metadata: dict[str, Any] = {"original_filename": "mine"}
+        assert ingest_filename("report.csv", metadata) == "report.csv"
+        assert metadata == {"original_filename": "mine"}
+
+    def test_nothing_left_is_none(self) -> None:
+        """No usable name gives None (the ingest generates one); the original is recorded."""
+        metadata: dict[str, Any] = {}
+        assert ingest_filename("...", metadata) is None
+        assert metadata == {ORIGINAL_FILENAME_KEY: "..."}
 
 
 class TestContentDisposition:
@@ -224,9 +388,9 @@ class TestContentDisposition:
         with pytest.raises(InvalidInput):
             content_disposition("a.txt", cast(Any, "attachment\r\nX: y"))
 
-    def test_clean_filename_output_round_trips(self) -> None:
-        """A cleaned name survives the RFC 5987 encoding unchanged."""
-        name = clean_filename("/mnt/data/Q3 résumé (final).pdf")
+    def test_safe_filename_output_round_trips(self) -> None:
+        """A safe name survives the RFC 5987 encoding unchanged."""
+        name, _ = safe_filename("/mnt/data/Q3 résumé (final).pdf")
         encoded = content_disposition(name, "attachment").split("filename*=UTF-8''", 1)[1]
         assert unquote(encoded) == name
 

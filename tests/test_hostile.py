@@ -22,6 +22,8 @@ import base64
 import datetime as dt
 import io
 import os
+import re
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
@@ -29,6 +31,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from asset_catalog import (
+    MAX_FILENAME_BYTES,
     AssetCatalog,
     AssetCatalogError,
     AssetNotFound,
@@ -41,6 +44,7 @@ from asset_catalog import (
     SignatureExpired,
     UrlSigner,
 )
+from asset_catalog._content.filenames import content_disposition
 from asset_catalog._content.sniff import SNIFF_BYTES
 from asset_catalog._inputs import CHUNK
 from asset_catalog._models import Asset
@@ -197,50 +201,113 @@ def _short(value: object) -> str:
 
 # -- filenames -----------------------------------------------------------------------------------
 
-HOSTILE_FILENAMES = [
-    "../../etc/passwd",
-    "..\\..\\win.ini",
-    "/mnt/data/../../etc/shadow",
-    "a\x00b.csv",
-    "a\nb.csv",
-    "a\rb.csv",
-    "\x1b[31mred.csv",
-    "a\x7fb.csv",
-    "a\x85b.csv",
-    "x" * 10_000,
-    "é" * 128 + ".csv",
-    "",
-    "   ",
-    " \t\n ",
-    "\u202egnp.exe",
-    "invoice\u202efdp.exe",
-    "report\u200b.csv",
-    "a\u200cb\u200db.csv",
-    "\ufeffreport.csv",
-    "a\u2028b.csv",
-    "a\ud800b.csv",
-    ".",
-    "..",
-    "....",
-    "/mnt/data/",
-    "/",
-]
+HOSTILE_FILENAMES: dict[str, str] = {
+    "../../etc/passwd": "passwd",
+    "..\\..\\win.ini": "win.ini",
+    "/mnt/data/../../etc/shadow": "shadow",
+    "../\u202egnp.exe": "gnp.exe",
+    "a\x00b.csv": "ab.csv",
+    "a\nb.csv": "ab.csv",
+    "a\rb.csv": "ab.csv",
+    "a\r\nContent-Type: text/html": "html",
+    "\x1b[31mred.csv": "[31mred.csv",
+    "a\x7fb.csv": "ab.csv",
+    "a\x85b.csv": "ab.csv",
+    "x" * 10_000: "x" * 255,
+    "x" * 300: "x" * 255,
+    "é" * 128 + ".csv": "é" * 125 + ".csv",
+    "é" * 150 + ".csv": "é" * 125 + ".csv",
+    "": "",
+    "   ": "",
+    " \t\n ": "",
+    "\u202egnp.exe": "gnp.exe",
+    "invoice\u202efdp.exe": "invoicefdp.exe",
+    "report\u200b.csv": "report.csv",
+    "a\u200cb\u200db.csv": "abb.csv",
+    "\ufeffreport.csv": "report.csv",
+    "a\u2028b.csv": "ab.csv",
+    "a\ud800b.csv": "ab.csv",
+    ".": "",
+    "..": "",
+    "....": "",
+    "/mnt/data/": "data",
+    "/": "",
+}
+"""Hostile names and the safe names they give ("": nothing left, a name is generated)."""
+
+GENERATED = {
+    "ingest_container_file": re.compile(r"file-[0-9a-f]{8}-[0-9a-f]{4}\.txt"),
+    "ingest_image": re.compile(r"image-[0-9a-f]{8}-[0-9a-f]{4}\.png"),
+    "ingest_upload": re.compile(r"file-[0-9a-f]{8}-[0-9a-f]{4}\.txt"),
+}
+"""The names generated when nothing is left (the CSV has no ``.csv`` name: it is text)."""
+KEY_SHAPE = re.compile(r"t[0-9a-f]{24}/\d{4}/\d{2}/\d{2}/[0-9a-f-]{36}\.[a-z0-9]{1,8}")
+"""Every storage key: the tenant's hash, the day, the object id and an extension."""
+
+
+def _recorded(original: str) -> str:
+    """The original as the metadata keeps it: last 4,096 characters, NUL and lone
+    surrogates escaped (``\\x00``, ``\\udXXX``)."""
+    text = original[-4096:]
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 class TestHostileFilenames:
-    """Filenames are refused before anything is written."""
+    """Hostile filenames are made safe, never refused; the original is kept in metadata."""
 
-    @pytest.mark.parametrize("name", HOSTILE_FILENAMES, ids=_short)
-    def test_every_ingest_refuses_name(self, seeded: Seeded, name: str) -> None:
-        """A hostile filename raises InvalidInput naming ``filename`` on every ingest call."""
+    @pytest.mark.parametrize(("name", "expected"), HOSTILE_FILENAMES.items(), ids=_short)
+    def test_every_ingest_makes_name_safe(self, seeded: Seeded, name: str, expected: str) -> None:
+        """Each ingest call stores the safe name (or a generated one), records the original
+        under ``original_filename`` when it changed, keeps the caller's metadata, and writes
+        one blob whose key and headers never contain the name."""
         catalog = seeded.catalog
-        calls: dict[str, Callable[[], object]] = {
-            "ingest_container_file": lambda: ingest_csv(catalog, filename=name),
-            "ingest_image": lambda: catalog.ingest_image(TENANT_A, PNG, filename=name),
-            "ingest_upload": lambda: catalog.ingest_upload(TENANT_A, CSV, filename=name),
+        calls: dict[str, Callable[[], Asset]] = {
+            "ingest_container_file": lambda: ingest_csv(catalog, filename=name, metadata={"k": 1}),
+            "ingest_image": lambda: catalog.ingest_image(
+                TENANT_A, PNG, filename=name, metadata={"k": 1}
+            ),
+            "ingest_upload": lambda: catalog.ingest_upload(
+                TENANT_A, CSV, filename=name, metadata={"k": 1}
+            ),
         }
         for label, call in calls.items():
-            rejects(catalog, InvalidInput, call, field="filename", note=label)
+            keys_before = set(catalog.storage.iter_keys())
+            asset = call()
+            stored = catalog.get(TENANT_A, asset.id)
+            if expected:
+                assert stored.filename == expected, label
+            else:
+                assert GENERATED[label].fullmatch(stored.filename), (label, stored.filename)
+            assert_safe_filename(stored.filename)
+            # Every hostile name changed: the original is recorded beside the caller's keys.
+            recorded = {"k": 1, "original_filename": _recorded(name)} | _format(label)
+            assert stored.metadata == asset.metadata == recorded, label
+            new_keys = set(catalog.storage.iter_keys()) - keys_before
+            assert len(new_keys) == 1, label
+            assert all(KEY_SHAPE.fullmatch(key) for key in new_keys), (label, new_keys)
+            url = catalog.presign(TENANT_A, asset.id, disposition="attachment")
+            download = catalog.open_signed(url.token)
+            download.stream.close()
+            header = download.headers["Content-Disposition"]
+            assert header.isascii(), label
+            assert not {"\r", "\n", "\x00"} & set(header), label
+            assert header == content_disposition(stored.filename, "attachment"), label
+
+    def test_original_too_long_is_kept_from_the_end(self, seeded: Seeded) -> None:
+        """A name over 4,096 characters keeps its last 4,096 as the original."""
+        name = "a/" * 3000 + "b.csv"
+        asset = seeded.catalog.ingest_upload(TENANT_A, CSV, filename=name)
+        assert asset.filename == "b.csv"
+        assert asset.metadata["original_filename"] == name[-4096:]
+
+    def test_safe_name_records_nothing(self, seeded: Seeded) -> None:
+        """A name that is already safe is stored as given and adds no metadata; a caller's
+        own ``original_filename`` stays."""
+        asset = seeded.catalog.ingest_upload(
+            TENANT_A, CSV, filename="report.csv", metadata={"original_filename": "mine"}
+        )
+        assert asset.filename == "report.csv"
+        assert asset.metadata == {"original_filename": "mine"}
 
     @pytest.mark.parametrize("name", [None, 42, b"report.csv", ["a.csv"]], ids=_short)
     def test_non_string_filename(self, seeded: Seeded, name: object) -> None:
@@ -253,10 +320,26 @@ class TestHostileFilenames:
         )
 
     def test_path_prefix_is_dropped_not_stored(self, seeded: Seeded) -> None:
-        """A benign directory prefix is removed: only the last segment is recorded."""
+        """A benign directory prefix is removed: only the last segment is the filename (the
+        path is the recorded original)."""
         assert seeded.csv.filename == "report.csv"
+        assert seeded.csv.metadata == {"original_filename": "/mnt/data/report.csv"}
         keys = list(seeded.catalog.storage.iter_keys())
         assert all("report" not in key and "mnt" not in key for key in keys)
+
+
+def _format(label: str) -> dict[str, str]:
+    return {"format": "png"} if label == "ingest_image" else {}
+
+
+def assert_safe_filename(name: str) -> None:
+    assert name
+    assert name == name.strip()
+    assert name.strip(".")
+    assert "/" not in name
+    assert "\\" not in name
+    assert len(name.encode("utf-8")) <= MAX_FILENAME_BYTES
+    assert not {unicodedata.category(ch) for ch in name} & {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
 
 # -- image content -------------------------------------------------------------------------------

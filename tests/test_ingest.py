@@ -419,14 +419,31 @@ class TestIngestContainerFileTypes:
         assert asset.filename == "report.csv"
         assert catalog.get("t1", asset.id).filename == "report.csv"
 
-    def test_path_traversal_refused(self, catalog: AssetCatalog) -> None:
-        """A filename with a ``..`` segment is InvalidInput naming ``filename``; no write."""
-        with pytest.raises(InvalidInput) as info:
-            catalog.ingest_container_file(
-                "t1", CSV, container_id="c", file_id="f", filename="../../etc/passwd"
-            )
-        assert info.value.field == "filename"
-        assert_nothing_left(catalog, "t1")
+    def test_path_traversal_made_safe(self, catalog: AssetCatalog) -> None:
+        """A filename with ``..`` segments keeps its last real segment; the original is in
+        the metadata, and nothing of it is in the storage key."""
+        asset = catalog.ingest_container_file(
+            "t1", CSV, container_id="c", file_id="f", filename="../../etc/passwd"
+        )
+        assert asset.filename == "passwd"
+        assert asset.metadata == {"original_filename": "../../etc/passwd"}
+        assert catalog.get("t1", asset.id) == asset
+        assert not any("passwd" in key or ".." in key for key in catalog.storage.iter_keys())
+
+    def test_no_usable_name_is_generated(self, catalog: AssetCatalog) -> None:
+        """A filename with nothing usable left becomes ``file-<id>.<ext>``, or
+        ``image-<id>.<ext>`` for an image, with the extension of the content's type."""
+        doc = catalog.ingest_container_file(
+            "t1", CSV, container_id="c", file_id="f", filename="\u202e..."
+        )
+        assert doc.mime_type == "text/plain"  # no .csv name to tell text from CSV
+        assert re.fullmatch(r"file-[0-9a-f]{8}-[0-9a-f]{4}\.txt", doc.filename), doc.filename
+        assert doc.metadata == {"original_filename": "\u202e..."}
+        plot = catalog.ingest_container_file(
+            "t1", png_bytes(2, 2), container_id="c", file_id="g", filename=" / "
+        )
+        assert re.fullmatch(r"image-[0-9a-f]{8}-[0-9a-f]{4}\.png", plot.filename), plot.filename
+        assert plot.metadata == {"original_filename": " / ", "format": "png"}
 
     def test_png_named_bin_is_an_image(self, catalog: AssetCatalog) -> None:
         """PNG bytes named ``chart.bin`` are an image asset with its dimensions."""

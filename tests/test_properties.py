@@ -12,12 +12,13 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import re
 import tempfile
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import fsspec
 import pytest
@@ -25,7 +26,11 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from asset_catalog import Asset, AssetCatalog, AssetCatalogError, InvalidInput, UrlSigner
-from asset_catalog._content.filenames import MAX_FILENAME_BYTES, clean_filename
+from asset_catalog._content.filenames import (
+    MAX_FILENAME_BYTES,
+    ORIGINAL_FILENAME_KEY,
+    safe_filename,
+)
 from asset_catalog._content.images import inspect_image
 from asset_catalog.sql import SqliteRepository
 from asset_catalog.storage import FsspecStorage
@@ -51,6 +56,10 @@ T = TypeVar("T")
 SECRET = "property-secret-0123456789"
 CSV = b"a,b\n1,2\n"
 PNG = png_bytes(3, 2)
+KEY_SHAPE = re.compile(r"t[0-9a-f]{24}/\d{4}/\d{2}/\d{2}/[0-9a-f-]{36}\.[a-z0-9]{1,8}")
+"""Every storage key: the tenant's hash, the day, the object id and an extension."""
+GENERATED_FILE = re.compile(r"file-[0-9a-f]{8}-[0-9a-f]{4}\.[a-z0-9]+")
+GENERATED_IMAGE = re.compile(r"image-[0-9a-f]{8}-[0-9a-f]{4}\.[a-z0-9]+")
 
 
 @contextmanager
@@ -234,57 +243,116 @@ class TestPagination:
             assert listed == expected
 
 
-class TestCleanFilename:
-    """``clean_filename`` returns a safe display name or raises InvalidInput, nothing else."""
+def _stored(original: str) -> str:
+    """The original as recorded: last 4,096 characters, NUL and lone surrogates escaped."""
+    text = original[-4096:]
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
-    @staticmethod
-    def _assert_safe(result: str) -> None:
-        assert isinstance(result, str)
-        assert result
-        assert "/" not in result
-        assert "\\" not in result
-        categories = {unicodedata.category(ch) for ch in result}
-        assert not categories & {"Cc", "Cf", "Cs", "Zl", "Zp"}
-        assert len(result.encode("utf-8")) <= MAX_FILENAME_BYTES
-        assert result == result.strip()
-        assert result.strip(".")
 
-    @given(
-        name=st.one_of(
-            st.text(),
-            st.text(alphabet=st.characters(codec="utf-8")),
-            st.text(alphabet=st.characters(categories=("Cc", "Cf", "Cs", "Zl", "Zp", "Zs", "L"))),
-            st.text(alphabet=st.sampled_from("./\\ \t\n.a\u202e\u200b\u0301e")),
-            st.text(min_size=1, max_size=12).map(lambda s: s * 400),
-            hostile_filenames(),
-            valid_filenames(),
-        )
-    )
-    def test_safe_or_invalid_input(self, name: str) -> None:
-        """Arbitrary text gives a safe name or InvalidInput naming the field, and a safe
-        name is a fixed point (cleaning it again changes nothing)."""
-        result, error = attempt(lambda: clean_filename(name, field="the_name"))
-        if error is not None:
-            assert type(error) is InvalidInput
-            assert error.field == "the_name"
-            return
-        assert isinstance(result, str)
-        self._assert_safe(result)
-        assert clean_filename(result) == result
+def _assert_safe(result: str) -> None:
+    assert isinstance(result, str)
+    assert result
+    assert "/" not in result
+    assert "\\" not in result
+    categories = {unicodedata.category(ch) for ch in result}
+    assert not categories & {"Cc", "Cf", "Cs", "Zl", "Zp"}
+    assert len(result.encode("utf-8")) <= MAX_FILENAME_BYTES
+    assert result == result.strip()
+    assert result.strip(".")
+    assert result not in (".", "..")
+    assert unicodedata.is_normalized("NFC", result)
+
+
+_ANY_NAME = st.one_of(
+    st.text(),
+    st.text(alphabet=st.characters(codec="utf-8")),
+    st.text(alphabet=st.characters(categories=("Cc", "Cf", "Cs", "Zl", "Zp", "Zs", "L"))),
+    st.text(alphabet=st.sampled_from("./\\ \t\n.a\u202e\u200b\u0301e")),
+    st.text(min_size=1, max_size=12).map(lambda s: s * 400),
+    hostile_filenames().map(lambda case: case[0]),
+    valid_filenames(),
+)
+
+
+class TestSafeFilename:
+    """``safe_filename`` makes any text a safe display name (or ``""``: none), never raises
+    for a str, and records the original exactly when it changed."""
+
+    @given(name=_ANY_NAME)
+    def test_safe_and_idempotent(self, name: str) -> None:
+        """Arbitrary text gives a safe name or "", a fixed point (cleaning it again changes
+        nothing), and the original (storable) exactly when the name changed."""
+        result, original = safe_filename(name, field="the_name")
+        if result:
+            _assert_safe(result)
+            assert safe_filename(result) == (result, None)
+        if result and result == name:
+            assert original is None
+        else:
+            assert original == _stored(name)
+            assert "\x00" not in original
+            original.encode("utf-8")  # storable: no lone surrogate
 
     @given(name=valid_filenames())
     def test_valid_names_are_kept(self, name: str) -> None:
-        """A name that is already clean comes back unchanged."""
-        assert clean_filename(name) == name
+        """A name that is already safe comes back unchanged, with no original."""
+        assert safe_filename(name) == (name, None)
 
-    @given(name=hostile_filenames())
-    def test_hostile_names_are_refused(self, name: str) -> None:
-        """Traversal, control, invisible, bidi and over-long names raise InvalidInput."""
-        try:
-            result = clean_filename(name)
-        except InvalidInput:
-            return
-        raise AssertionError(f"hostile name {name!r} was accepted as {result!r}")
+    @given(case=hostile_filenames())
+    def test_hostile_names_are_made_safe(self, case: tuple[str, str]) -> None:
+        """Traversal, control, invisible, bidi and over-long names give exactly the expected
+        safe name (the extension kept when there was one, the last real segment of a path);
+        the original is recorded whenever the name changed."""
+        name, expected = case
+        result, original = safe_filename(name)
+        assert result == expected
+        if result:
+            _assert_safe(result)
+        assert original == (None if result and result == name else _stored(name))
+        extension = "." + name.rsplit(".", 1)[1] if "." in name else ""
+        if result and extension[1:].isascii() and extension[1:].isalnum():
+            assert result.endswith(extension)  # the extension is kept
+
+    @given(name=st.one_of(st.none(), st.integers(), st.binary(), st.lists(st.text())))
+    def test_non_str_is_invalid_input(self, name: object) -> None:
+        """A filename that is not a str is InvalidInput naming the field."""
+        result, error = attempt(lambda: safe_filename(cast(Any, name), field="the_name"))
+        assert result is None
+        assert type(error) is InvalidInput
+        assert error.field == "the_name"
+
+
+class TestIngestHostileFilenames:
+    """Every ingest stores a safe name, records the original when it changed, and writes
+    nothing named after it."""
+
+    @given(name=_ANY_NAME)
+    def test_ingests_record_safe_names(self, name: str) -> None:
+        """The row and the header carry the safe name; the key never contains it."""
+        with fresh_catalog() as catalog:
+            upload = catalog.ingest_upload("tenant", CSV, filename=name, metadata={"k": 1})
+            image = catalog.ingest_image("tenant", PNG, filename=name)
+            expected, original = safe_filename(name)
+            for asset, generated in ((upload, GENERATED_FILE), (image, GENERATED_IMAGE)):
+                if expected:
+                    assert asset.filename == expected
+                else:
+                    assert generated.fullmatch(asset.filename), asset.filename
+                if original is None:
+                    assert ORIGINAL_FILENAME_KEY not in asset.metadata
+                else:
+                    assert asset.metadata[ORIGINAL_FILENAME_KEY] == original
+                assert catalog.get("tenant", asset.id).metadata == asset.metadata
+            assert upload.metadata["k"] == 1
+            for key in catalog.storage.iter_keys():
+                assert KEY_SHAPE.fullmatch(key), key
+            for asset in (upload, image):
+                url = catalog.presign("tenant", asset.id, disposition="attachment")
+                download = catalog.open_signed(url.token)
+                download.stream.close()
+                header = download.headers["Content-Disposition"]
+                assert header.isascii()
+                assert not {"\r", "\n", "\x00"} & set(header)
 
 
 def attempt(call: Callable[[], T]) -> tuple[T | None, AssetCatalogError | None]:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import attrs
 
-from ._content.filenames import clean_filename
+from ._content.filenames import ingest_filename
 from ._ids import utcnow
 from ._inputs import (
     aware_datetime,
@@ -187,7 +187,7 @@ class AssetCatalog:
                 field="image",
                 require_image=True,
                 declared_format=declared_format,
-                filename=clean_filename(filename) if filename is not None else None,
+                filename=ingest_filename(filename, meta) if filename is not None else None,
                 idempotency_key=image_key(tool_call, index) if tool_call else None,
                 source_tool=enum_value(SourceTool, source_tool, "source_tool")
                 or SourceTool.IMAGE_GENERATION,
@@ -223,26 +223,28 @@ class AssetCatalog:
         """Catalogue a Code Interpreter container file, streamed (bytes, a binary file
         object or an iterable of chunks), never held whole in memory.
 
-        The filename is checked (a path prefix such as ``/mnt/data/`` is dropped; traversal,
-        control and bidi characters are refused); the type comes from the content first, the
-        extension second and the declared ``mime_type`` last. An image file becomes an
-        ``image`` asset with its dimensions. Idempotent on
+        The filename is made safe, never refused (a path prefix such as ``/mnt/data/`` and
+        ``..`` are dropped, control and bidi characters removed, a long name shortened to 255
+        bytes; the original, when changed, is ``metadata["original_filename"]``); the type
+        comes from the content first, the extension second and the declared ``mime_type``
+        last. An image file becomes an ``image`` asset with its dimensions. Idempotent on
         ``(tenant_id, container_id, file_id)``.
         """
         tenant = host_id(tenant_id, "tenant_id")
         container = host_id(container_id, "container_id")
         file = host_id(file_id, "file_id")
+        meta = json_metadata(metadata)
         return ingest(
             self,
             IngestRequest(
                 tenant_id=tenant,
                 chunks=chunks_of(content, "content", self.max_bytes),
                 field="content",
-                filename=clean_filename(filename),
+                filename=ingest_filename(filename, meta),
                 declared_mime=_mime_type(mime_type),
                 idempotency_key=container_file_key(container, file),
                 source_tool=SourceTool.CODE_INTERPRETER,
-                metadata=json_metadata(metadata),
+                metadata=meta,
                 host_ids=_host_ids(
                     conversation_id=conversation_id,
                     tool_call_id=tool_call_id,
@@ -276,17 +278,18 @@ class AssetCatalog:
         """
         tenant = host_id(tenant_id, "tenant_id")
         key = optional_host_id(idempotency_key, "idempotency_key")
+        meta = json_metadata(metadata)
         return ingest(
             self,
             IngestRequest(
                 tenant_id=tenant,
                 chunks=chunks_of(content, "content", self.max_bytes),
                 field="content",
-                filename=clean_filename(filename),
+                filename=ingest_filename(filename, meta),
                 declared_mime=_mime_type(mime_type),
                 idempotency_key=upload_key(key) if key else None,
                 source_tool=SourceTool.USER_UPLOAD,
-                metadata=json_metadata(metadata),
+                metadata=meta,
                 host_ids=_host_ids(
                     conversation_id=conversation_id,
                     message_id=message_id,

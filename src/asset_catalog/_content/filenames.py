@@ -1,21 +1,40 @@
-"""Filename hygiene: validating user-supplied names and building ``Content-Disposition``.
+"""Filename hygiene: making supplied names safe, and building ``Content-Disposition``.
 
-:func:`clean_filename` turns whatever name an agent or caller supplies into a safe display
-name, or raises :class:`~asset_catalog.exceptions.InvalidInput`.  The rules are deterministic
-(no locale, no filesystem access):
+:func:`safe_filename` turns whatever name an agent or caller supplies into a safe display
+name; it never refuses a name because of what it contains (only a name that is not a ``str``
+is an :class:`~asset_catalog.exceptions.InvalidInput`: that is the caller's mistake, not the
+model's).  The rules are deterministic (no locale, no filesystem access), applied in order:
 
-* the name must be a ``str``; it is NFC-normalised and surrounding whitespace is stripped
-  (so a trailing newline is forgiven);
-* a name containing ``/`` or ``\\`` is a path: any ``..`` segment is rejected as path traversal,
-  otherwise only the last segment is kept (``"/mnt/data/report.csv"`` -> ``"report.csv"``);
-* control (Cc), format (Cf: bidi overrides, zero-width characters, BOM), surrogate (Cs), line
-  and paragraph separator (Zl, Zp) characters are rejected anywhere else in the input, path
-  segments included;
-* names made only of dots (``"."``, ``".."``, ``"..."``) are rejected; other names are kept
-  as they are, so *leading dots are kept* (``".env"``, ``".gitignore"`` are legitimate outputs)
-  and so are trailing dots; characters Windows forbids (``<>:"|?*``) and private-use
-  characters are allowed -- the name is a label, never a filesystem path;
-* the result must fit in :data:`MAX_FILENAME_BYTES` bytes of UTF-8.
+1. a name longer than 4,096 characters (``PATH_MAX``) is cut to its *last* 4,096 characters
+   (the file name is at the end of a path);
+2. control (Cc), format (Cf: bidi overrides, zero-width characters, BOM, soft hyphen),
+   surrogate (Cs), line and paragraph separator (Zl, Zp) characters are removed, wherever they
+   are (``"a\\nb.csv"`` -> ``"ab.csv"``, ``"\\u202egnp.exe"`` -> ``"gnp.exe"``);
+3. the rest is NFC-normalised;
+4. the name is split on ``/`` and ``\\``; each segment is stripped of surrounding whitespace,
+   and segments left empty or made only of dots (``.``, ``..``, ``...``) are dropped; the last
+   segment left is the name (``"/mnt/data/report.csv"`` -> ``"report.csv"``,
+   ``"../../etc/passwd"`` -> ``"passwd"``, ``"a/.."`` -> ``"a"``, ``"/mnt/data/"`` ->
+   ``"data"``).  Whitespace inside a name is
+   kept as it is; so are leading dots (``".env"``), trailing dots, characters Windows forbids
+   (``<>:"|?*``) and private-use characters -- the name is a label, never a filesystem path;
+5. a name over :data:`MAX_FILENAME_BYTES` bytes of UTF-8 is shortened to fit, keeping its
+   extension: the last ``.suffix`` of 1 to 16 characters without whitespace (not a leading
+   dot) is kept whole and the stem before it is cut on a character boundary, before a
+   combining sequence rather than inside it when the stem allows, and stripped of trailing
+   whitespace; a longer "extension" is not one, and the whole name is cut instead;
+6. nothing left (an empty or whitespace-only name, only dots, only separators, only removed
+   characters) gives ``""``: the caller replaces it by a generated name (the ingest calls use
+   ``image-<id>.<ext>`` / ``file-<id>.<ext>``, with the extension of the content's type).
+
+A name that is already safe (see :func:`is_safe_filename`) comes back unchanged, and the
+result of :func:`safe_filename` is a fixed point: cleaning it again changes nothing.
+
+When the clean name is not the name given (or is ``""``), :func:`safe_filename` also returns
+the original (as processed: the last 4,096 characters) as *storable text*: a NUL becomes the
+four characters ``\\x00`` and a lone surrogate its ``\\udXXX`` escape
+(``str.encode("utf-8", "backslashreplace")``), so that every database can store it in the
+asset's metadata (:func:`ingest_filename` records it under :data:`ORIGINAL_FILENAME_KEY`).
 
 :func:`content_disposition` renders an RFC 6266 header value with an ASCII ``filename``
 fallback and an RFC 5987 ``filename*`` parameter.
@@ -23,77 +42,126 @@ fallback and an RFC 5987 ``filename*`` parameter.
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from typing import Final, Literal
+from typing import Any, Final, Literal
 from urllib.parse import quote
 
+from asset_catalog._limits import MAX_FILENAME_BYTES
 from asset_catalog.exceptions import InvalidInput
 
-__all__ = ["MAX_FILENAME_BYTES", "clean_filename", "content_disposition"]
+__all__ = [
+    "MAX_FILENAME_BYTES",
+    "ORIGINAL_FILENAME_KEY",
+    "content_disposition",
+    "ingest_filename",
+    "is_safe_filename",
+    "safe_filename",
+]
 
-MAX_FILENAME_BYTES: Final = 255
-"""The longest accepted filename, in bytes of UTF-8 (the usual filesystem limit)."""
+ORIGINAL_FILENAME_KEY: Final = "original_filename"
+"""The metadata key under which an ingest records the name it was given, when it changed."""
 
 _MAX_INPUT_CHARS: Final = 4096
-"""Inputs longer than this (PATH_MAX) are rejected before any processing."""
+"""Inputs longer than this (PATH_MAX) are cut to their last this-many characters first."""
+_MAX_EXTENSION_CHARS: Final = 16
+"""The longest extension (after the dot) kept whole when a name is shortened."""
 
-_FORBIDDEN_CATEGORIES: Final[dict[str, str]] = {
-    "Cc": "control character",
-    "Cf": "invisible formatting character",
-    "Cs": "unpaired surrogate",
-    "Zl": "line separator",
-    "Zp": "paragraph separator",
-}
-_SEPARATORS: Final = re.compile(r"[/\\]")
+_REMOVED_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_SEPARATORS: Final = str.maketrans("\\", "/")
 # RFC 5987 attr-char, minus ALPHA / DIGIT and "-._~" which quote() always keeps.
 _ATTR_CHAR_SAFE: Final = "!#$&+-.^_`|~"
 # Characters that must not appear in the quoted ASCII fallback.
 _FALLBACK_UNSAFE: Final = frozenset('"\\%;,')
 
 
-def _describe(char: str) -> str:
-    name = unicodedata.name(char, "")
-    return f"U+{ord(char):04X}" + (f" {name}" if name else "")
+def safe_filename(name: str, *, field: str = "filename") -> tuple[str, str | None]:
+    """Make a user- or model-supplied filename safe (see the module docstring for the rules).
 
+    Returns ``(clean, original)``: ``clean`` is a safe name, or ``""`` when nothing usable is
+    left (the caller supplies a generated name); ``original`` is ``None`` when ``clean`` is the
+    name as given (and not ``""``), else the name given (its last 4,096 characters) as
+    storable text.
 
-def clean_filename(name: str, *, field: str = "filename") -> str:
-    """Validate a user-supplied filename and return its clean form (see the module docstring).
-
-    Raises :class:`~asset_catalog.exceptions.InvalidInput` naming ``field`` when the name is not
-    a string, is empty, is only dots, traverses a path with ``..``, contains control, invisible
-    formatting, surrogate or line/paragraph separator characters, or is longer than
-    :data:`MAX_FILENAME_BYTES` bytes of UTF-8.
+    Raises :class:`~asset_catalog.exceptions.InvalidInput` naming ``field`` only when ``name``
+    is not a ``str``.
     """
     if not isinstance(name, str):
         raise InvalidInput(field, f"must be a string, not {type(name).__name__}")
-    if len(name) > _MAX_INPUT_CHARS:
-        raise InvalidInput(field, f"is too long: at most {MAX_FILENAME_BYTES} bytes are allowed")
-    cleaned = unicodedata.normalize("NFC", name).strip()
-    for char in cleaned:
-        reason = _FORBIDDEN_CATEGORIES.get(unicodedata.category(char))
-        if reason is not None:
-            article = "an" if reason[0] in "aeiou" else "a"
-            raise InvalidInput(field, f"must not contain {article} {reason} ({_describe(char)})")
-    if _SEPARATORS.search(cleaned):
-        segments = _SEPARATORS.split(cleaned)
-        if any(segment.strip() == ".." for segment in segments):
-            raise InvalidInput(field, "must not contain '..' path segments (path traversal)")
-        cleaned = segments[-1].strip()
-        if not cleaned:
-            raise InvalidInput(field, "is a directory path: it must end with a file name")
-    if not cleaned:
-        raise InvalidInput(field, "must not be empty or only whitespace")
-    if cleaned == "..":
-        raise InvalidInput(field, "must not be '..' (path traversal)")
-    if not cleaned.strip("."):
-        raise InvalidInput(field, "must not consist only of dots")
-    size = len(cleaned.encode("utf-8"))
-    if size > MAX_FILENAME_BYTES:
-        raise InvalidInput(
-            field, f"is too long: {size} bytes of UTF-8, at most {MAX_FILENAME_BYTES} are allowed"
-        )
-    return cleaned
+    given = name[-_MAX_INPUT_CHARS:]
+    kept = "".join(ch for ch in given if unicodedata.category(ch) not in _REMOVED_CATEGORIES)
+    text = unicodedata.normalize("NFC", kept)
+    segments = (part.strip() for part in reversed(text.translate(_SEPARATORS).split("/")))
+    last = next((segment for segment in segments if segment.strip(".")), "")
+    clean = _shorten(last)
+    if clean and clean == name:
+        return clean, None
+    return clean, _storable(given)
+
+
+def is_safe_filename(name: object) -> bool:
+    """Whether ``name`` is a name :func:`safe_filename` returns unchanged: a non-empty NFC
+    ``str`` of at most :data:`MAX_FILENAME_BYTES` bytes of UTF-8, without surrounding
+    whitespace, ``/``, ``\\``, or control, format, surrogate, line or paragraph separator
+    characters, and not made only of dots."""
+    return (
+        isinstance(name, str)
+        and bool(name.strip("."))
+        and name == name.strip()
+        and "/" not in name
+        and "\\" not in name
+        and not any(unicodedata.category(ch) in _REMOVED_CATEGORIES for ch in name)
+        and len(name.encode("utf-8")) <= MAX_FILENAME_BYTES
+        and unicodedata.is_normalized("NFC", name)
+    )
+
+
+def ingest_filename(name: str, metadata: dict[str, Any]) -> str | None:
+    """:func:`safe_filename` for an ingest call: the clean name, or ``None`` when nothing is
+    left (the ingest generates one); when the name changed, the original is recorded in
+    ``metadata`` under :data:`ORIGINAL_FILENAME_KEY` (replacing a value the caller put there).
+    """
+    clean, original = safe_filename(name)
+    if original is not None:
+        metadata[ORIGINAL_FILENAME_KEY] = original
+    return clean or None
+
+
+def _shorten(name: str) -> str:
+    """``name`` cut to :data:`MAX_FILENAME_BYTES` bytes of UTF-8, extension kept; ``""`` if
+    the cut leaves only dots."""
+    if len(name.encode("utf-8")) <= MAX_FILENAME_BYTES:
+        return name  # "" included
+    stem, extension = _split_extension(name)
+    budget = MAX_FILENAME_BYTES - len(extension.encode("utf-8"))
+    short = _cut(stem, budget).rstrip() + extension
+    return short if short.strip(".") else ""
+
+
+def _split_extension(name: str) -> tuple[str, str]:
+    """``(stem, ".ext")``, or ``(name, "")`` when the name has no extension worth keeping."""
+    dot = name.rfind(".")
+    suffix = name[dot + 1 :]
+    if dot <= 0 or not 1 <= len(suffix) <= _MAX_EXTENSION_CHARS:
+        return name, ""
+    if any(ch.isspace() for ch in suffix):
+        return name, ""
+    return name[:dot], name[dot:]
+
+
+def _cut(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` within ``limit`` bytes of UTF-8, never inside a
+    character, and not inside a combining sequence unless the first one is over the limit."""
+    prefix = text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+    end = len(prefix)
+    while 0 < end < len(text) and unicodedata.category(text[end]).startswith("M"):
+        end -= 1
+    return text[: end or len(prefix)]
+
+
+def _storable(text: str) -> str:
+    """``text`` with NUL as ``\\x00`` and lone surrogates as ``\\udXXX``: valid UTF-8 without
+    NUL, which every database stores."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def _ascii_fallback(filename: str) -> str:

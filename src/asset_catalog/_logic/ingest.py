@@ -81,7 +81,7 @@ class IngestRequest:
     require_image: bool = False
     declared_format: str | None = None
     filename: str | None = None
-    """The clean filename; None gives ``image-<id>.<ext>``."""
+    """The clean filename; None gives ``image-<id>.<ext>`` (``file-<id>.<ext>`` for a file)."""
     declared_mime: str | None = None
     idempotency_key: str | None = None
     metadata: Mapping[str, Any] = attrs.field(factory=dict)
@@ -113,7 +113,7 @@ def ingest(ctx: Context, request: IngestRequest) -> Asset:
     object_id = new_id()
     extension = extension_for(mime)
     name = (
-        request.filename if request.filename is not None else f"image-{object_id[:13]}.{extension}"
+        request.filename if request.filename is not None else f"{kind}-{object_id[:13]}.{extension}"
     )
     obj = StorageObject(
         id=object_id,
