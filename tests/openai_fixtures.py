@@ -103,6 +103,45 @@ WEBP = webp_bytes(16, 16)
 CSV = b"region,revenue\nnorth,120\nsouth,80\n"
 
 
+def recording() -> dict[str, Any]:
+    """A recorded response: two images, a failed one, a Code Interpreter call with a chart,
+    and a message citing one file twice and another once."""
+    return response(
+        "resp_1",
+        [
+            image_call(
+                "ig_1",
+                PNG_A,
+                revised_prompt="a red fox, watercolour",
+                size="1024x1024",
+                quality="high",
+                background="opaque",
+                output_format="png",
+                action="generate",
+            ),
+            image_call("ig_2", WEBP, output_format="webp", action="edit"),
+            image_call(
+                "ig_3",
+                None,
+                status="failed",
+                error={
+                    "code": "moderation_blocked",
+                    "message": "blocked",
+                    "param": None,
+                    "type": "image_generation_user_error",
+                },
+            ),
+            code_call("ci_1", "cntr_1", images=[PNG_B]),
+            message(
+                "msg_1",
+                citation("cntr_1", "cfile_1", "report.csv"),
+                citation("cntr_1", "cfile_1", "report.csv"),
+                citation("cntr_1", "cfile_2", "/mnt/data/other.csv"),
+            ),
+        ],
+    )
+
+
 def stream_events(final: dict[str, Any], partials: int = 2) -> list[dict[str, Any]]:
     """The events a streamed response sends: created, items added, partial images, items
     done (images still ``generating`` although their result is there), annotations,
@@ -182,6 +221,8 @@ class FakeOpenAI:
         self.fail: dict[tuple[str, str], list[int | str]] = {}
         self.downloads: Counter[tuple[str, str]] = Counter()
         self.streams: dict[str, bytes] = {}
+        #: what ``POST /v1/responses`` answers when ``streams`` has nothing for its input
+        self.response: dict[str, Any] | None = None
         self._lock = threading.Lock()
         self.transport = httpx2.MockTransport(self.handle)
 
@@ -202,7 +243,15 @@ class FakeOpenAI:
             return httpx2.Response(200, content=self.files[key])
         if request.url.path == "/v1/responses" and request.method == "POST":
             body = json.loads(request.content)
-            stream = self.streams[body["input"]]
+            key = body["input"] if isinstance(body.get("input"), str) else None
+            if key in self.streams:
+                stream = self.streams[key]
+            elif self.response is not None and body.get("stream"):
+                stream = sse(stream_events(self.response))
+            elif self.response is not None:
+                return httpx2.Response(200, json=self.response)
+            else:
+                return httpx2.Response(400, json={"error": {"message": "no response recorded"}})
             return httpx2.Response(
                 200, content=stream, headers={"content-type": "text/event-stream"}
             )

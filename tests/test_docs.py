@@ -12,9 +12,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
+import httpx2
+import openai
 import pytest
+
+from .openai_fixtures import BASE_URL, CSV, FakeOpenAI
+from .openai_fixtures import recording as openai_recording
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"(?P<skip><!-- not-run:[^>]*-->\n)?```python\n(?P<code>.*?)```", re.DOTALL)
@@ -23,6 +29,30 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 def snippets(path: Path) -> list[str]:
     return [m["code"] for m in BLOCK.finditer(path.read_text()) if not m["skip"]]
+
+
+def _openai_answers_from_a_recording(monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
+    """``OpenAI()`` and ``AsyncOpenAI()`` in a page reach a recorded server (over httpx2's
+    MockTransport), never the network: ``responses.create`` answers a recorded response with
+    two images, a chart and cited files, and the files are served."""
+    server = FakeOpenAI()
+    server.response = openai_recording()
+    server.files[("cntr_1", "cfile_1")] = CSV
+    server.files[("cntr_1", "cfile_2")] = b"x,y\n1,2\n"
+
+    class RecordedOpenAI(openai.OpenAI):
+        def __init__(self, **_options: Any) -> None:
+            http = httpx2.Client(transport=server.transport)
+            super().__init__(api_key="sk-docs", base_url=BASE_URL, http_client=http)
+
+    class RecordedAsyncOpenAI(openai.AsyncOpenAI):
+        def __init__(self, **_options: Any) -> None:
+            http = httpx2.AsyncClient(transport=server.transport)
+            super().__init__(api_key="sk-docs", base_url=BASE_URL, http_client=http)
+
+    monkeypatch.setattr(openai, "OpenAI", RecordedOpenAI)
+    monkeypatch.setattr(openai, "AsyncOpenAI", RecordedAsyncOpenAI)
+    return server
 
 
 class TestDocSnippets:
@@ -36,6 +66,8 @@ class TestDocSnippets:
         fresh namespace: nothing is defined for it but what the page itself defines."""
         monkeypatch.chdir(tmp_path)
         monkeypatch.setattr(os, "environ", os.environ.copy())  # a page may set its variables
+        os.environ["OPENAI_AGENTS_DISABLE_TRACING"] = "1"  # nothing leaves the machine
+        _openai_answers_from_a_recording(monkeypatch)
         namespace: dict[str, object] = {}
         for code in snippets(path):
             exec(compile(code, str(path), "exec"), namespace)

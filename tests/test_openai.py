@@ -31,13 +31,11 @@ from asset_catalog.openai import aingest_response, ingest_response, slim_items
 from .openai_fixtures import (
     CSV,
     PNG_A,
-    PNG_B,
-    WEBP,
     FakeOpenAI,
     citation,
-    code_call,
     image_call,
     message,
+    recording,
     response,
     sse,
     stream_events,
@@ -55,42 +53,8 @@ def server() -> FakeOpenAI:
 
 
 def full_response() -> dict[str, Any]:
-    """Two images, a failed one, a code interpreter call with a chart, and a message
-    citing one file twice and another once."""
-    return response(
-        "resp_1",
-        [
-            image_call(
-                "ig_1",
-                PNG_A,
-                revised_prompt="a red fox, watercolour",
-                size="1024x1024",
-                quality="high",
-                background="opaque",
-                output_format="png",
-                action="generate",
-            ),
-            image_call("ig_2", WEBP, output_format="webp", action="edit"),
-            image_call(
-                "ig_3",
-                None,
-                status="failed",
-                error={
-                    "code": "moderation_blocked",
-                    "message": "blocked",
-                    "param": None,
-                    "type": "image_generation_user_error",
-                },
-            ),
-            code_call("ci_1", "cntr_1", images=[PNG_B]),
-            message(
-                "msg_1",
-                citation("cntr_1", "cfile_1", "report.csv"),
-                citation("cntr_1", "cfile_1", "report.csv"),
-                citation("cntr_1", "cfile_2", "/mnt/data/other.csv"),
-            ),
-        ],
-    )
+    """The recorded response (see openai_fixtures.recording)."""
+    return recording()
 
 
 def assert_clean(catalog: AssetCatalog) -> None:

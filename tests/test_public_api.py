@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 import subprocess
 import sys
@@ -123,6 +124,28 @@ class TestPublicApi:
         ).stdout
         assert out.strip() == "[]"
 
+    @pytest.mark.parametrize(
+        ("module", "blocked", "extra"),
+        [
+            ("asset_catalog.openai", "openai", "openai"),
+            ("asset_catalog.openai_agents", "agents", "agents"),
+        ],
+    )
+    def test_an_integration_without_its_sdk_names_the_extra(
+        self, module: str, blocked: str, extra: str
+    ) -> None:
+        """Importing an integration without its SDK raises MissingDependency naming it."""
+        code = (
+            f"import sys; sys.modules[{blocked!r}] = None\n"
+            f"try:\n    import {module}\n"
+            "except ImportError as exc:\n    print(type(exc).__name__, exc)\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        assert out.startswith("MissingDependency ")
+        assert f"pip install 'asset-catalog[{extra}]'" in out
+
     def test_testing_without_pytest_names_the_extra(self) -> None:
         """asset_catalog.testing without pytest raises MissingDependency naming 'testing'."""
         code = (
@@ -160,11 +183,13 @@ class TestErrors:
         assert set(exceptions.__all__) <= set(asset_catalog.__all__)
 
     def test_the_library_raises_only_its_own_errors(self) -> None:
-        """Every ``raise`` in the source raises a class of asset_catalog.exceptions."""
+        """Every ``raise`` in the source raises a class of asset_catalog.exceptions (or is
+        part of a protocol of the language: the iterator's end, asyncio's cancellation)."""
+        protocol = {"StopIteration", "CancelledError"}
         foreign = {
             name: places
             for name, places in raised_names().items()
-            if name not in exceptions.__all__
+            if name not in exceptions.__all__ and name not in protocol
         }
         assert foreign == {}
 
@@ -187,10 +212,12 @@ class TestDocumented:
         missing = [n for n in names if not re.search(rf"\b{n}\b", API_DOC)]
         assert missing == []
 
-    @pytest.mark.parametrize("name", ["protocols", "sql", "storage", "testing"])
+    @pytest.mark.parametrize(
+        "name", ["protocols", "sql", "storage", "testing", "openai", "openai_agents"]
+    )
     def test_every_sub_module_name_is_in_the_api_reference(self, name: str) -> None:
         """Each public name of the sub-modules appears in docs/api.md."""
-        module = testing if name == "testing" else PUBLIC_MODULES[name]
+        module = importlib.import_module(f"asset_catalog.{name}")
         assert f"asset_catalog.{name}" in API_DOC
         missing = [n for n in module.__all__ if n not in API_DOC]
         assert missing == []
