@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from agents import Agent, Model, ModelResponse, Runner, SQLiteSession, Usage, set_tracing_disabled
-from openai.types.responses import Response
+from openai.types.responses import Response, ResponseCompletedEvent
 
 from asset_catalog import AssetCatalog, AsyncAssetCatalog, InvalidInput
 from asset_catalog.openai_agents import CatalogHooks, CatalogSession, ingest_run_result
@@ -43,8 +43,12 @@ class HostedToolModel(Model):
         parsed = Response.model_validate(data)
         return ModelResponse(output=parsed.output, usage=Usage(), response_id=parsed.id)
 
-    def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        raise NotImplementedError
+    async def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        data = self._turns[min(self.calls, len(self._turns) - 1)]
+        self.calls += 1
+        yield ResponseCompletedEvent(
+            type="response.completed", sequence_number=0, response=Response.model_validate(data)
+        )
 
 
 def turn() -> dict[str, Any]:
@@ -115,6 +119,29 @@ class TestHooks:
         assert [a.id for a in again[0].assets] == [a.id for a in hooks.reports[0].assets]
         assert again[0].assets[0].agent_key == "designer"
         assert server.downloads == {("cntr_1", "cfile_1"): 1}
+
+    def test_a_streamed_run_is_captured_when_it_is_done(
+        self, catalog: AssetCatalog, server: FakeOpenAI
+    ) -> None:
+        """Runner.run_streamed, its events consumed: ingest_run_result catalogues the run."""
+
+        async def main() -> list[Any]:
+            acatalog = AsyncAssetCatalog(catalog)
+            agent = Agent(name="designer", model=HostedToolModel([turn()]))
+            streamed = Runner.run_streamed(agent, "draw")
+            async for _event in streamed.stream_events():
+                pass
+            client = server.async_client()
+            return await ingest_run_result(acatalog, "t1", streamed, client=client)
+
+        (report,) = asyncio.run(main())
+        assert report.ok, report.failures
+        assert [a.tool_call_id or a.openai_file_id for a in report.assets] == [
+            "ig_a1",
+            "ig_a2",
+            "cfile_1",
+        ]
+        assert report.assets[0].agent_key == "designer"
 
     def test_bad_arguments(self, catalog: AssetCatalog) -> None:
         """A sync catalog, or a result that is not a run's: InvalidInput."""
