@@ -662,6 +662,70 @@ class TestMidStreamRejections:
         assert_only_failed_object_added(before, snapshot(catalog))
 
 
+class NonBlockingStream(io.RawIOBase):
+    """A non-blocking binary stream: ``read()`` returns None ("no data yet") before each
+    piece, as ``io.RawIOBase`` allows, and ``b""`` at the end."""
+
+    def __init__(self, pieces: list[bytes], not_ready: int = 3) -> None:
+        self._pieces = list(pieces)
+        self._not_ready = not_ready
+        self._waits = 0
+        self.nones = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes | None:
+        if not self._pieces:
+            return b""
+        if self._waits < self._not_ready:
+            self._waits += 1
+            self.nones += 1
+            return None
+        self._waits = 0
+        return self._pieces.pop(0)
+
+
+class TestNonBlockingStreams:
+    """``read()`` returning None is "not yet", never the end: no truncated asset."""
+
+    def test_none_is_waited_for_not_taken_for_the_end(self, seeded: Seeded) -> None:
+        """All 12 bytes arrive although read() said None before every piece."""
+        stream = NonBlockingStream([b"a,b,c\n", b"1,2,3\n"])
+        asset = ingest_csv(seeded.catalog, stream, file_id="nonblocking")
+        assert asset.size_bytes == 12
+        with seeded.catalog.storage.open(_key_of(seeded.catalog, asset)) as blob:
+            assert blob.read() == b"a,b,c\n1,2,3\n"
+        assert stream.nones == 6
+
+    def test_a_stream_that_never_becomes_ready_is_refused(
+        self, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A stream that gives its head and then only ever None fails with InvalidInput
+        naming content: nothing is published, only a failed row is left."""
+        from asset_catalog import _inputs
+
+        class Stuck(io.RawIOBase):
+            def __init__(self) -> None:
+                self._head: bytes | None = b"a,b\n" * 80_000  # past the sniffed head
+
+            def readable(self) -> bool:
+                return True
+
+            def read(self, size: int = -1) -> bytes | None:
+                chunk, self._head = self._head, None
+                return chunk  # None ever after
+
+        monkeypatch.setattr(_inputs, "NOT_READY_WAIT", 0.05)
+        catalog = seeded.catalog
+        before = snapshot(catalog)
+        with pytest.raises(InvalidInput) as info:
+            ingest_csv(catalog, Stuck(), file_id="stuck")
+        assert info.value.field == "content"
+        assert "non-blocking" in info.value.message
+        assert_only_failed_object_added(before, snapshot(catalog))
+
+
 # -- identifiers ---------------------------------------------------------------------------------
 
 BAD_TENANTS = ["", "t" * 300, "tenant\x00a", "tenant\na", "tenant\x85", 42, None, b"tenant-a"]

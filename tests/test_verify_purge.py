@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 from typing import IO, Any
 
@@ -186,6 +187,21 @@ class TestVerifyFindsDamage:
         assert found[gone_key].object_id == gone.storage_object_id
         assert "deleted" in found[gone_key].detail
         assert found[stray].object_id is None
+
+    def test_a_stray_file_whose_name_is_not_utf8(self, local_catalog: AssetCatalog) -> None:
+        """A file named with bytes that are not UTF-8 (a lone surrogate once decoded) is an
+        orphan finding, not a driver's UnicodeEncodeError."""
+        storage = local_catalog.storage
+        root = storage.root  # type: ignore[attr-defined]
+        directory = os.path.join(os.fsencode(root), b"t" + b"0" * 24, b"2026", b"03", b"01")
+        os.makedirs(directory)
+        with open(os.path.join(directory, b"\xff\xfe-not-utf8.png"), "wb") as stray:
+            stray.write(b"x")
+        report = local_catalog.verify()
+        assert report.counts == {FindingKind.ORPHAN_BLOB: 1}
+        (finding,) = report.findings
+        assert finding.object_id is None
+        assert finding.key.endswith("-not-utf8.png")
 
     def test_stray_files_with_names_the_catalog_never_writes(self, catalog: AssetCatalog) -> None:
         """Dotfiles, spaces and non-ASCII names in the store are reported, not a crash."""

@@ -218,13 +218,36 @@ def chunks_of(content: object, field: str, limit: int) -> Iterator[bytes]:
     raise InvalidInput(field, "must be bytes, a binary file object or an iterable of bytes")
 
 
+NOT_READY_WAIT = 30.0
+"""Seconds a non-blocking stream may go without data (``read()`` returning None) before the
+ingest gives up on it."""
+
+
 def _read_stream(read: Any, field: str) -> Iterator[bytes]:
+    """Chunks of a binary stream until ``read()`` returns ``b""`` (the end).
+
+    ``None`` is not the end: a non-blocking stream (``io.RawIOBase``) says "no data yet".
+    The read is tried again, backing off to 50 ms, and after ``NOT_READY_WAIT`` seconds
+    without data the ingest fails (nothing is published) rather than keep a truncated copy.
+    """
+    waited, pause = 0.0, 0.001
     while True:
         chunk = read(CHUNK)
-        if not chunk:
-            return
+        if chunk is None:
+            if waited >= NOT_READY_WAIT:
+                raise InvalidInput(
+                    field,
+                    f"stream had no data ready for {NOT_READY_WAIT:.0f} s (a "
+                    "non-blocking stream whose read() kept returning None)",
+                )
+            time.sleep(pause)
+            waited, pause = waited + pause, min(pause * 2, 0.05)
+            continue
         if not isinstance(chunk, bytes | bytearray | memoryview):
             raise InvalidInput(field, "stream must be opened in binary mode")
+        if not chunk:
+            return
+        waited, pause = 0.0, 0.001
         yield bytes(chunk)
 
 

@@ -23,13 +23,23 @@ __all__ = ["Statements", "findable", "list_statement", "purge_candidates"]
 
 
 def findable(ids: Sequence[str]) -> list[str]:
-    """The ids (or MIME prefixes) that could match a row: one with a NUL character cannot.
+    """The ids (or MIME prefixes) that could match a row: one with a NUL character or a lone
+    surrogate cannot.
 
-    The catalog's ids and stored MIME types never contain NUL, and PostgreSQL refuses NUL in
-    any text value (even as a query parameter), so such a value is answered as absent
-    without asking the database: the same answer SQLite gives.
+    The catalog's ids and stored MIME types are never such text, and the drivers refuse it
+    (PostgreSQL any NUL, even as a query parameter; both drivers a lone surrogate, which is
+    not UTF-8: a stray file name that is not valid UTF-8 comes back from the file system
+    with such surrogates), so such a value is answered as absent without asking.
     """
-    return [i for i in ids if "\x00" not in i]
+    return [i for i in ids if "\x00" not in i and _utf8(i)]
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _prefix_range(prefix: str) -> tuple[str, str | None]:
