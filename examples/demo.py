@@ -120,7 +120,7 @@ def main() -> None:
         catalog.get(tenant, report.id)
     except AssetNotFound:
         print("deleted revenue.csv: get() now raises AssetNotFound")
-    trail = [(e.event, e.actor) for e in catalog.events(tenant, report.id)]
+    trail = [(e.event.value, e.actor) for e in catalog.events(tenant, report.id)]
     print(f"audit trail of revenue.csv: {trail}")
 
     # 8. Another tenant sees nothing of this.
