@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
-from asset_catalog import AssetCatalog
+from asset_catalog import Asset, AssetCatalog, open_catalog
 from asset_catalog.sql import SqlRepository
 
 WORK_PARENT = Path(__file__).resolve().parent / ".work"
@@ -198,6 +198,22 @@ def interleaved(
 def ratios(a: Stats, b: Stats) -> list[float]:
     """Throughput of ``a`` over ``b``, round by round."""
     return [x / y for x, y in zip(a.rates, b.rates, strict=True)]
+
+
+def sqlite_catalog(work: Path, name: str = "catalog", blobs: str = "", **kw: Any) -> AssetCatalog:
+    """A catalog on SQLite ``work/name.db`` and blobs at ``blobs`` (default: the local files
+    of ``work/name-blobs``); ``kw`` go to ``open_catalog``."""
+    blobs = blobs or f"file://{work}/{name}-blobs"
+    return open_catalog(f"sqlite:///{work}/{name}.db", blobs, secret=SECRET, **kw)
+
+
+def ingest_call(catalog: AssetCatalog, tenant: str) -> Callable[[int], Asset]:
+    """``call(i)``: ``ingest_image`` of 64 KiB PNG number ``i % 16`` from tool call ``c<i>`` in
+    conversation ``conv-<i % 8>``, what the ingest series time; returns the asset."""
+    images = png_pool()
+    return lambda i: catalog.ingest_image(
+        tenant, images[i % 16], conversation_id=f"conv-{i % 8}", tool_call_id=f"c{i}"
+    )
 
 
 def median_ratio(a: Stats, b: Stats) -> float:

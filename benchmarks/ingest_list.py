@@ -24,7 +24,7 @@ from typing import Any
 import harness as h
 from sqlalchemy import insert
 
-from asset_catalog import AssetCatalog, open_catalog
+from asset_catalog import AssetCatalog
 from asset_catalog.sql import SqliteRepository
 
 TENANT, CONV, MIB, WARMUP, ROUNDS, REPEATS = h.TENANT, h.MAIN_CONVERSATION, 2**20, 50, 4, 200
@@ -51,10 +51,6 @@ FLOOR = (
     "INTEGER, height INTEGER, metadata JSON NOT NULL, created_at BIGINT NOT NULL, updated_at "
     "BIGINT NOT NULL"
 )
-
-
-def catalog_at(work: Path, name: str) -> AssetCatalog:
-    return open_catalog(f"sqlite:///{work}/{name}.db", f"file://{work}/{name}", secret=h.SECRET)
 
 
 class Raw:
@@ -159,13 +155,9 @@ def phase_breakdown(catalog: AssetCatalog, ingest: Any, count: int) -> list[tupl
 
 
 def bench_ingest(work: Path, items: int) -> tuple[dict[str, h.Stats], list[tuple[str, float]]]:
-    images, catalog = h.png_pool(), catalog_at(work, "ingest")
-    raws = {mode: Raw(work, mode, images) for mode in ("floor", "protocol", "one_commit")}
-
-    def library(i: int) -> None:
-        image, conversation = images[i % 16], f"conv-{i % 8}"
-        catalog.ingest_image(TENANT, image, tool_call_id=f"c{i}", conversation_id=conversation)
-
+    catalog = h.sqlite_catalog(work, "ingest")
+    raws = {mode: Raw(work, mode, h.png_pool()) for mode in ("floor", "protocol", "one_commit")}
+    library = h.ingest_call(catalog, TENANT)
     batches = {"library": h.timed(library)}
     batches |= {mode: h.timed(raw.ingest) for mode, raw in raws.items()}
     stats = h.interleaved(batches, ROUNDS, items // ROUNDS, WARMUP)
@@ -178,7 +170,7 @@ def bench_ingest(work: Path, items: int) -> tuple[dict[str, h.Stats], list[tuple
 
 
 def bench_list(work: Path, rows: int, page: int) -> dict[str, Any]:
-    catalog = catalog_at(work, "list")
+    catalog = h.sqlite_catalog(work, "list")
     repository, start = h.sql_repository(catalog), time.perf_counter()
     data = h.dataset(repeat(TENANT), rows, span_s=1.5 * rows)
     with repository.engine.begin() as conn:  # SQLAlchemy Core executemany, 5,000 rows a batch
@@ -198,7 +190,7 @@ def bench_list(work: Path, rows: int, page: int) -> dict[str, Any]:
 
 def memory_child(work: str, mib: int) -> dict[str, Any]:
     """In a fresh process: peak RSS growth, then peak traced memory, of a streamed ingest."""
-    catalog, block = catalog_at(Path(work), "memory"), os.urandom(MIB)
+    catalog, block = h.sqlite_catalog(Path(work), "memory"), os.urandom(MIB)
 
     def ingest(file_id: str, count: int = mib, data: bytes = block) -> None:
         chunks = (data for _ in range(count))

@@ -18,7 +18,7 @@ from typing import Any
 
 import harness as h
 
-from asset_catalog import AssetCatalog, open_catalog
+from asset_catalog import AssetCatalog
 from asset_catalog.storage import FsspecStorage
 
 BUCKET, REGION, KEY, TENANT = "bench-bucket", "us-east-1", "testing", h.TENANT  # moto takes any key
@@ -62,18 +62,11 @@ def boto3_client(endpoint: str) -> Any:
 
 def bench_ingest(catalogs: dict[str, AssetCatalog], items: int) -> tuple[Any, dict[str, list[str]]]:
     """Interleaved rounds of ``ingest_image`` into each catalog; the ids, for presigning."""
-    images, ids = h.png_pool(), {name: list[str]() for name in catalogs}
+    ids = {name: list[str]() for name in catalogs}
 
     def series(name: str) -> h.Batch:
-        ingest = catalogs[name].ingest_image
-
-        def one(i: int) -> None:
-            conv = f"conv-{i % 8}"
-            ids[name].append(
-                ingest(TENANT, images[i % 16], conversation_id=conv, tool_call_id=f"c{i}").id
-            )
-
-        return h.timed(one)
+        ingest = h.ingest_call(catalogs[name], TENANT)
+        return h.timed(lambda i: ids[name].append(ingest(i).id))
 
     batches = {name: series(name) for name in catalogs}
     return h.interleaved(batches, ROUNDS, items // ROUNDS, WARMUP), ids
@@ -224,14 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         s3_options: dict[str, Any] = {"key": KEY, "secret": KEY}
         s3_options["client_kwargs"] = {"endpoint_url": endpoint, "region_name": REGION}
         try:
-            urls = {"local": f"file://{run.work}/blobs", "s3": f"s3://{BUCKET}/prefix"}
-            for name, url in urls.items():
-                options = s3_options if name == "s3" else None
-                database = f"sqlite:///{run.work}/{name}.db"
-                catalogs[name] = open_catalog(
-                    database, url, secret=h.SECRET, storage_options=options
-                )
-            local, s3 = catalogs["local"], catalogs["s3"]
+            local = catalogs["local"] = h.sqlite_catalog(run.work, "local")
+            s3 = catalogs["s3"] = h.sqlite_catalog(
+                run.work, "s3", f"s3://{BUCKET}/prefix", storage_options=s3_options
+            )
             print(f"moto at {endpoint}; ingest: {n['ingest items']} items per catalog", flush=True)
             ingest, ids = bench_ingest(catalogs, n["ingest items"])
             print("presign: catalog signer and S3, floors, tokens ...", flush=True)

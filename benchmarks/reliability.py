@@ -16,7 +16,7 @@ from typing import Any
 
 import harness as h
 
-from asset_catalog import AssetCatalog, FindingKind, open_catalog
+from asset_catalog import AssetCatalog, FindingKind
 
 TENANTS, DAMAGE = 20, 25  # damage: of each kind
 VERIFY_COLUMNS = (
@@ -29,14 +29,9 @@ RUNS = {
 }
 
 
-def catalog_at(work: Path, name: str = "catalog", durable: bool = False) -> AssetCatalog:
-    database, blobs = f"sqlite:///{work}/{name}.db", f"file://{work}/{name}-blobs"
-    return open_catalog(database, blobs, secret=h.SECRET, durable=durable)
-
-
 def build(work: Path, assets: int) -> dict[str, float]:
     """``assets`` small CSV files over TENANTS tenants and 1,000 conversations."""
-    catalog, start, total = catalog_at(work), time.perf_counter(), 0
+    catalog, start, total = h.sqlite_catalog(work), time.perf_counter(), 0
     for i in range(assets):
         content = f"id,{i}\nvalue,{i * 7919}\n".encode() * 8
         total += len(content)
@@ -51,7 +46,8 @@ def build(work: Path, assets: int) -> dict[str, float]:
 
 def verify_child(work: str, checksums: bool, trace: bool) -> dict[str, Any]:
     """In a fresh process: one ``verify()``, timed, or traced for its peak memory."""
-    catalog, base_rss = catalog_at(Path(work)), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    catalog = h.sqlite_catalog(Path(work))
+    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if trace:
         tracemalloc.start()
     start = time.perf_counter()
@@ -66,7 +62,7 @@ def verify_child(work: str, checksums: bool, trace: bool) -> dict[str, Any]:
 
 def plant_damage(work: Path) -> dict[str, int]:
     """Damage the catalog behind its back, DAMAGE times per kind."""
-    catalog = catalog_at(work)
+    catalog = h.sqlite_catalog(work)
     storage = catalog.storage
     keys = [key for _, key in zip(range(3 * DAMAGE), storage.iter_keys(), strict=False)]
     for key in keys[:DAMAGE]:
@@ -83,7 +79,7 @@ def plant_damage(work: Path) -> dict[str, int]:
 
 
 def measure_purge(work: Path) -> dict[str, Any]:
-    catalog, now = catalog_at(work), dt.datetime.now(dt.UTC)
+    catalog, now = h.sqlite_catalog(work), dt.datetime.now(dt.UTC)
     catalog.clock = lambda: now
     start = time.perf_counter()
     # Conversation c only has assets of tenant c % TENANTS: 100 of them hold 10% of the assets.
@@ -102,8 +98,8 @@ def measure_purge(work: Path) -> dict[str, Any]:
 
 def measure_durable(work: Path, items: int) -> dict[str, h.Stats]:
     """``ingest_image`` of 64 KiB PNGs, the default against durable=True, interleaved rounds."""
-    images = h.png_pool()
-    catalogs = {mode: catalog_at(work, mode, mode == "durable") for mode in ("default", "durable")}
+    images, modes = h.png_pool(), ("default", "durable")
+    catalogs = {mode: h.sqlite_catalog(work, mode, durable=mode == "durable") for mode in modes}
 
     def series(catalog: AssetCatalog) -> h.Batch:
         return h.timed(lambda i: catalog.ingest_image("t", images[i % 16], tool_call_id=f"c{i}"))
