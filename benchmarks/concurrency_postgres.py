@@ -213,40 +213,32 @@ def report(run: h.Run, pg: str, ing: dict[str, Any], lst: dict[str, Any]) -> lis
         ("**total**", "total"),
     ]
     size, top = lst["size"], max(THREADS)
-    return [
-        *run.header(
-            "Benchmarks at scale: concurrent ingest and PostgreSQL list latency", DISTS, pg
-        ),
+    return h.page(
+        run.header("Benchmarks at scale: concurrent ingest and PostgreSQL list latency", DISTS, pg),
         "The SQLite-only figures and their targets are in [benchmarks.md](benchmarks.md). **These "
         f"figures are noisy**: {run.cpus} CPUs, shared with other test suites (PostgreSQL ones "
         "included); read them as orders of magnitude and as ratios within this run.",
-        "",
         f"## Ingest: 64 KiB PNG images, {len(stats['postgres', 1].ns)} items per configuration",
-        "",
         f"One catalog per database shared by all threads (pool of {top} connections + {top} "
         f"overflow), blobs as local files; {ROUNDS} interleaved rounds.",
-        "",
-        *h.table(
+        h.table(
             "database | threads | items/s | vs 1 thread | p50 per item | p99 per item | "
             "client CPU per item | items/s per round",
             threads,
         ),
         f"## List on PostgreSQL: {lst['rows']:,} assets over {TENANTS} tenants",
-        "",
         f"`{BIG}` holds {counts[BIG]:,} assets ({counts[MAIN]:,} of them in `{MAIN}`); the "
         f"other {TENANTS - 1} tenants share the rest (`{TYPICAL}`: {counts[TYPICAL]:,} assets, "
         f"so its last full page is {q[3].page}). 50 per page; medians over {lst['repeats']} "
         "interleaved repetitions of the whole `catalog.list` call.",
-        "",
-        *h.table("query | page | median | p99 | client CPU (median)", pages),
-        *h.table("ratio (medians) | value", ratios),
+        h.table("query | page | median | p99 | client CPU (median)", pages),
+        h.table("ratio (medians) | value", ratios),
         "## Load time and size on disk",
-        "",
-        *h.table("step | seconds", [(label, f"{load[key]:.1f}") for label, key in steps]),
+        h.table("step | seconds", [(label, f"{load[key]:.1f}") for label, key in steps]),
         f"The three tables with their indexes (`pg_total_relation_size`): {size / 2**20:,.1f} "
         f"MiB, about {size / lst['rows']:,.0f} bytes per asset (its row, its storage object, "
         "one audit event and every index), blobs not included.",
-    ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

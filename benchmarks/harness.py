@@ -381,6 +381,12 @@ def ms(value: float, digits: int = 3) -> str:
     return f"{value:.{digits}f} ms"
 
 
+def page(*blocks: str | list[str]) -> list[str]:
+    """A report's lines: each paragraph or heading (a string) then a blank line; each table or
+    header (a list of lines, ending in a blank one already) as it is."""
+    return [line for block in blocks for line in ([block, ""] if isinstance(block, str) else block)]
+
+
 def table(header: str, rows: Iterable[Sequence[object]], left: int = 1) -> list[str]:
     """A Markdown table of ``"a | b | c"`` columns (the first ``left`` left-aligned, the others
     right-aligned), then a blank line."""

@@ -244,41 +244,33 @@ def report(run: h.Run, figures: tuple[Any, ...]) -> list[str]:
         ("throughput", f"{mem['rate']:.0f} MiB/s"),
     ]
     verdicts = [(*row[:3], "**PASS**" if row[3] else "**FAIL**") for row in targets(*figures)]
-    return [
-        *run.header("Benchmarks"),
+    return h.page(
+        run.header("Benchmarks"),
         "## Targets",
-        "",
-        *h.table("measure | target | measured | result", verdicts, left=4),
+        h.table("measure | target | measured | result", verdicts, left=4),
         f"## Ingest: {items} images of 64 KiB (PNG), SQLite + local files",
-        "",
-        *h.table(
+        h.table(
             "series | items/s | p50 latency | p99 latency",
             [(label, *stats[name].cells()) for name, label in SERIES.items()],
         ),
         f"Library / floor throughput per round: {per_round}; median **{ratio['library']:.2f}**.",
-        "",
         f"Protocol / floor (the library's statements in raw sqlite3): {ratio['protocol']:.2f}; "
         f"one-commit protocol / floor: {ratio['one_commit']:.2f} (medians over rounds).",
-        "",
         "Where one library ingest spends its time (mean per item; a separate pass after the "
         "timed rounds, wrapping the repository and storage calls):",
-        "",
-        *h.table("phase | mean", [(label, h.ms(value)) for label, value in phases]),
+        h.table("phase | mean", [(label, h.ms(value)) for label, value in phases]),
         f"## List: {lst['rows']:,} assets in one tenant, 50 per page",
-        "",
-        *h.table(
+        h.table(
             "query | page 1 (median) | deep page (median) | page 1 p99 | deep p99 | deep / page 1",
             lists,
         ),
         f"Bulk load of the rows (SQLAlchemy Core executemany): {lst['load_s']:.1f} s. The "
         "conversation filter is reported, not a target.",
-        "",
         f"## Memory: `ingest_container_file` of a {mem['mib']} MiB stream in 1 MiB chunks",
-        "",
-        *h.table("measure | value", memory),
+        h.table("measure | value", memory),
         f"Sizes: {WARMUP} warm-up items per ingest series, then {ROUNDS} rounds of "
         f"{items // ROUNDS}; {REPEATS} timings of each list query.",
-    ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

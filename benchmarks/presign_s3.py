@@ -25,6 +25,7 @@ BUCKET, REGION, KEY, TENANT = "bench-bucket", "us-east-1", "testing", h.TENANT  
 BATCH, EXPIRES, WARMUP, ROUNDS = 100, 900, 20, 4
 DISPOSITION = 'inline; filename="image.png"'
 RESPONSE = {"ResponseContentDisposition": DISPOSITION, "ResponseContentType": "image/png"}
+RATE = "{:,.0f}"  # URLs/s and tokens/s in the tables
 SIZES = {  # full, --quick
     "ingest items": (800, 160),
     "presign calls": (3000, 600),
@@ -154,10 +155,10 @@ def report(run: h.Run, f: dict[str, Any]) -> list[str]:
         (f"{whole}, stream closed unread", f["open_signed"]),
     ]
     ingests = [
-        ("local files (`file://`)", ingest["local"]),
-        ("S3 (moto on loopback)", ingest["s3"]),
-        ("floor: s3fs `pipe_file` of 64 KiB alone (PUTs/s)", f["s3fs_put"]),
-        ("floor: boto3 `put_object` of 64 KiB alone (PUTs/s)", f["boto3_put"]),
+        ("local files (`file://`)", *ingest["local"].cells()),
+        ("S3 (moto on loopback)", *ingest["s3"].cells()),
+        ("floor: s3fs `pipe_file` of 64 KiB alone (PUTs/s)", *f["s3fs_put"].cells()),
+        ("floor: boto3 `put_object` of 64 KiB alone (PUTs/s)", *f["boto3_put"].cells()),
     ]
     per_round = ", ".join(f"{r:.2f}" for r in h.ratios(ingest["s3"], ingest["local"]))
     ratio = h.median_ratio(ingest["s3"], ingest["local"])
@@ -169,43 +170,30 @@ def report(run: h.Run, f: dict[str, Any]) -> list[str]:
         "S3 rows measure the catalog's own signer, and the s3fs `fs.sign` floor is the native "
         "baseline."
     )
+    sizes = ", ".join(f"{name} {pair[run.quick]}" for name, pair in SIZES.items())
     dists = ["s3fs", "aiobotocore", "botocore", "boto3", "moto"]
-    return [
-        *run.header("Benchmarks: presigned URLs and S3 ingest", dists),
+    return h.page(
+        run.header("Benchmarks: presigned URLs and S3 ingest", dists),
         "**S3 here is moto's server** on 127.0.0.1, an in-process Python emulator sharing the "
         "CPUs with the client, not AWS. Presigning makes no request, so presign figures carry "
         "over; S3 ingest figures do not.",
-        "",
         "## Presign throughput",
-        "",
-        *h.table(
+        h.table(
             "series | URLs per call | URLs/s | p50 per call | p99 per call",
-            [(label, n, *stats.cells("{:,.0f}")) for label, n, stats in rows],
+            [(label, n, *stats.cells(RATE)) for label, n, stats in rows],
         ),
         native,
-        "",
         "## Catalog tokens: verifying",
-        "",
-        *h.table(
-            "series | tokens/s | p50 | p99", [(label, *x.cells("{:,.0f}")) for label, x in tokens]
-        ),
+        h.table("series | tokens/s | p50 | p99", [(label, *x.cells(RATE)) for label, x in tokens]),
         f"## Ingest: {len(ingest['s3'].ns)} images of 64 KiB (PNG) per series, SQLite database",
-        "",
-        *h.table(
-            "storage | items/s | p50 latency | p99 latency",
-            [(label, *x.cells()) for label, x in ingests],
-        ),
+        h.table("storage | items/s | p50 latency | p99 latency", ingests),
         f"S3 / local throughput per round: {per_round}; median **{ratio:.2f}**.",
-        "",
-        "Sizes: "
-        + ", ".join(f"{name} {pair[run.quick]}" for name, pair in SIZES.items())
-        + f"; {WARMUP} warm-up calls before each series.",
-        "",
+        f"Sizes: {sizes}; {WARMUP} warm-up calls before each series.",
         f"Derived: {BATCH} s3fs `fs.sign` calls at the floor's p50 take "
         f"{BATCH * f['s3fs_sign'].p50:.1f} ms of the {s3_many.p50:.1f} ms (p50) of an S3 "
         f"`presign_many` of {BATCH}; a bare `put_object` takes {f['boto3_put'].p50:.1f} ms of the "
         f"{ingest['s3'].p50:.1f} ms (p50) of an S3 ingest.",
-    ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

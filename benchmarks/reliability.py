@@ -127,40 +127,32 @@ def report(run: h.Run, results: dict[str, Any]) -> list[str]:
         "default": "default (`synchronous=NORMAL`, no fsync)",
         "durable": "`durable=True` (`synchronous=FULL`, blob + directory fsync)",
     }
-    return [
-        *run.header("Benchmarks: reliability — verify(), purge() and durable ingest"),
+    return h.page(
+        run.header("Benchmarks: reliability — verify(), purge() and durable ingest"),
         f"Catalog: {results['assets']:,} assets (files of {build['mean_bytes']:.0f} bytes on "
         f"average) over {TENANTS} tenants, SQLite + local files, built with "
         f"`ingest_container_file` in {build['seconds']:.0f} s.",
-        "",
         "## verify()",
-        "",
         "Each run in a fresh process: time from a run without tracing; peak traced memory "
         "(tracemalloc) and RSS growth from a second, traced run.",
-        "",
-        *h.table(VERIFY_COLUMNS, verify_rows),
+        h.table(VERIFY_COLUMNS, verify_rows),
         f"Planted: {planted}. Found: {found} ({verdict}). The largest storage directory (one "
         f"tenant's day) holds {results['assets'] // TENANTS:,} files.",
-        "",
         "## purge()",
-        "",
         f"`delete_conversation` of {purge['deleted']:,} assets took {purge['delete_s']:.1f} s; "
         f"`purge(30 days)` 31 days later removed {purged.assets_purged:,} assets and "
         f"{purged.objects_purged:,} object rows in {purge['purge_s']:.2f} s "
         f"({purged.assets_purged / purge['purge_s']:,.0f} assets/s); a second run purged "
         f"{purge['again'][0]} / {purge['again'][1]}.",
-        "",
         "## What `durable=True` costs",
-        "",
         f"`ingest_image` of 64 KiB PNGs, {len(durable['default'].ns):,} per mode in 4 "
         "interleaved rounds, fresh SQLite files and blob directories:",
-        "",
-        *h.table(
+        h.table(
             "mode | items/s | p50 | p99",
             [(modes[m], *durable[m].cells("{:,.0f}", 2)) for m in modes],
         ),
         f"Durable / default throughput: {ratio:.2f}.",
-    ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
