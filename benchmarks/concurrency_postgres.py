@@ -76,9 +76,7 @@ def bench_ingest(catalogs: dict[str, AssetCatalog], items: int, warmup: int) -> 
     names = list(catalogs)
 
     def order(r: int) -> list[tuple[str, int]]:  # thread counts in order, databases alternating
-        return [
-            (b, n) for t, n in enumerate(THREADS) for b in (names[::-1] if (r + t) % 2 else names)
-        ]
+        return [(b, n) for t, n in enumerate(THREADS) for b in names[:: -1 if (r + t) % 2 else 1]]
 
     stats = h.interleaved(batches, ROUNDS, items // ROUNDS, warmup, order)
     for (backend, n), s in stats.items():  # nothing lost, nothing doubled

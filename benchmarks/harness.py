@@ -101,13 +101,9 @@ def dataset(
             asset |= {"container_id": "cntr-1", "openai_file_id": f"file-{i}", "width": None}
             asset |= {"height": None, "metadata": {}}
             asset |= {"idempotency_key": f"code_interpreter:6:cntr-1:file-{i}"}
-        event: dict[str, Any] = {
-            "id": eid,
-            "tenant_id": tenant,
-            "asset_id": aid,
-            "event": "created",
-        }
-        event |= {"actor": agent, "at": created, "details": {"size_bytes": size, "sha256": digest}}
+        event: dict[str, Any] = {"id": eid, "tenant_id": tenant, "asset_id": aid}
+        event |= {"event": "created", "actor": agent, "at": created}
+        event |= {"details": {"size_bytes": size, "sha256": digest}}
         obj |= {"status": "stored", "created_at": created, "metadata": {}}
         yield obj, asset | {"created_at": created, "updated_at": created}, event
 
@@ -116,6 +112,7 @@ def dataset(
 
 Batch = Callable[[int, int], tuple[list[int], int]]
 """``batch(start, count)`` runs items start .. start + count - 1: per-item ns and wall ns."""
+Order = Callable[[int], list[K]]  # the series of round r, in the order they run
 
 
 def percentile(ordered: Sequence[int], fraction: float) -> int:
@@ -177,14 +174,10 @@ def measure(call: Callable[[int], object], count: int, warmup: int = 20, per: in
 
 
 def interleaved(
-    batches: dict[K, Batch],
-    rounds: int,
-    per_round: int,
-    warmup: int = 0,
-    order: Callable[[int], list[K]] | None = None,
+    batches: dict[K, Batch], rounds: int, per_round: int, warmup: int, order: Order[K] | None = None
 ) -> dict[K, Stats]:
     """Warm every series up, then ``rounds`` rounds that each run every series once
-    (``per_round`` items), so drift hits them alike; the order rotates each round."""
+    (``per_round`` items), so drift hits them alike; the order rotates (or is ``order(r)``)."""
     keys = list(batches)
     for batch in batches.values():
         batch(-warmup, warmup)
@@ -198,6 +191,13 @@ def interleaved(
 def ratios(a: Stats, b: Stats) -> list[float]:
     """Throughput of ``a`` over ``b``, round by round."""
     return [x / y for x, y in zip(a.rates, b.rates, strict=True)]
+
+
+def median_ratio(a: Stats, b: Stats) -> float:
+    return statistics.median(ratios(a, b))
+
+
+# -- the catalog -------------------------------------------------------------------------------
 
 
 def sqlite_catalog(work: Path, name: str = "catalog", blobs: str = "", **kw: Any) -> AssetCatalog:
@@ -214,13 +214,6 @@ def ingest_call(catalog: AssetCatalog, tenant: str) -> Callable[[int], Asset]:
     return lambda i: catalog.ingest_image(
         tenant, images[i % 16], conversation_id=f"conv-{i % 8}", tool_call_id=f"c{i}"
     )
-
-
-def median_ratio(a: Stats, b: Stats) -> float:
-    return statistics.median(ratios(a, b))
-
-
-# -- the catalog -------------------------------------------------------------------------------
 
 
 class ListQuery:

@@ -97,13 +97,9 @@ class Raw:
         oid, call, now = str(uuid.uuid4()), f"{self.mode}-call-{i}", time.time_ns() // 1000
         data = self.images[i % 16]
         key, size = f"image_generation:{call}", len(data)
-        obj: dict[str, Any] = {
-            "id": oid,
-            "tenant_id": TENANT,
-            "key": f"tbench/{oid}",
-            "metadata": "{}",
-        }
-        obj |= {"filename": f"image-{oid[:13]}.png", "mime_type": "image/png", "created_at": now}
+        obj: dict[str, Any] = {"id": oid, "tenant_id": TENANT, "key": f"tbench/{oid}"}
+        obj |= {"metadata": "{}", "filename": f"image-{oid[:13]}.png", "mime_type": "image/png"}
+        obj |= {"created_at": now}
         if self.mode != "floor":
             self.db.execute(self.find, (TENANT, key)).fetchone()
         if self.mode == "protocol":
@@ -118,11 +114,7 @@ class Raw:
         if self.mode == "floor":
             return self.commit(("floor", asset))
         details = json.dumps({"size_bytes": size, "sha256": obj["sha256"]})
-        event: dict[str, Any] = {
-            "id": str(uuid.uuid4()),
-            "tenant_id": TENANT,
-            "asset_id": asset["id"],
-        }
+        event = {"id": str(uuid.uuid4()), "tenant_id": TENANT, "asset_id": asset["id"]}
         event |= {"event": "created", "at": now, "details": details}
         stored: tuple[str, Any] = ("update", (size, obj["sha256"], oid))
         if self.mode == "one_commit":
