@@ -65,15 +65,14 @@ def uuid7(micros: int, rng: random.Random) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+Row = dict[str, Any]  # a row for the bulk load: column name -> value
 KINDS = [("image", "image_generation", "image/png", "png")] * 8 + [
     ("file", "code_interpreter", "text/csv", "csv"),
     ("file", "code_interpreter", "application/pdf", "pdf"),
 ]
 
 
-def dataset(
-    tenants: Iterable[str], rows: int, span_s: float
-) -> Iterator[tuple[dict[str, Any], ...]]:
+def dataset(tenants: Iterable[str], rows: int, span_s: float) -> Iterator[tuple[Row, Row, Row]]:
     """Rows for a bulk load, oldest first: per asset its stored object, the live asset and its
     ``created`` event. ``created_at`` distinct over ``span_s`` seconds ending now (even steps
     plus jitter), UUIDv7 ids of that time, 60% in MAIN_CONVERSATION, 80% images / 20% files."""
@@ -85,7 +84,7 @@ def dataset(
         created, (kind, tool, mime, ext) = start + dt.timedelta(microseconds=offset), choice(KINDS)
         oid, aid, eid = (uuid7(int(start.timestamp()) * 10**6 + offset, rng) for _ in range(3))
         size, digest = rng.randrange(10_000, 2_000_000), f"{rng.getrandbits(256):064x}"
-        common: dict[str, Any] = {"tenant_id": tenant, "filename": f"{kind}-{i}.{ext}"}
+        common: Row = {"tenant_id": tenant, "filename": f"{kind}-{i}.{ext}"}
         common |= {"mime_type": mime, "size_bytes": size, "sha256": digest}
         obj = {"id": oid, **common, "key": f"{tenant}/{created:%Y/%m/%d}/{oid}.{ext}"}
         asset = {"id": aid, **common, "storage_object_id": oid, "asset_type": kind}
@@ -101,7 +100,7 @@ def dataset(
             asset |= {"container_id": "cntr-1", "openai_file_id": f"file-{i}", "width": None}
             asset |= {"height": None, "metadata": {}}
             asset |= {"idempotency_key": f"code_interpreter:6:cntr-1:file-{i}"}
-        event: dict[str, Any] = {"id": eid, "tenant_id": tenant, "asset_id": aid}
+        event: Row = {"id": eid, "tenant_id": tenant, "asset_id": aid}
         event |= {"event": "created", "actor": agent, "at": created}
         event |= {"details": {"size_bytes": size, "sha256": digest}}
         obj |= {"status": "stored", "created_at": created, "metadata": {}}
@@ -151,13 +150,14 @@ class Stats:
         return [rate.format(self.per_s), ms(self.p50, digits), ms(self.p99, digits)]
 
 
-def timed(call: Callable[[int], object]) -> Batch:
-    """A batch of ``call(i)``, each call timed with ``time.perf_counter_ns``."""
+def timed(call: Callable[[int], object], step: int = 1) -> Batch:
+    """A batch of ``call(i)``, each call timed with ``time.perf_counter_ns`` (every ``step``-th
+    item of the batch's: one thread's share)."""
 
     def batch(start: int, count: int) -> tuple[list[int], int]:
         clock, ns = time.perf_counter_ns, []
         wall = clock()
-        for i in range(start, start + count):
+        for i in range(start, start + count, step):
             t0 = clock()
             call(i)
             ns.append(clock() - t0)
