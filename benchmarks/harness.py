@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib.metadata
-import json
 import math
+import multiprocessing
 import os
 import platform
 import random
@@ -17,7 +17,6 @@ import shutil
 import sqlite3
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -275,17 +274,13 @@ def options(doc: str) -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, about a minute")
     parser.add_argument("--write", metavar="PATH", help="also write the Markdown report to PATH")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
-    parser.add_argument("--child", help=argparse.SUPPRESS)  # JSON arguments of a subprocess
     return parser
 
 
-def in_subprocess(script: str, **kwargs: Any) -> dict[str, Any]:
-    """Run ``script --child JSON`` in a fresh interpreter; the JSON of its last output line."""
-    argv = [sys.executable, script, "--child", json.dumps(kwargs)]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{script} subprocess failed:\n{done.stderr}")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+def in_subprocess(function: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+    """``function(**kwargs)`` in a fresh interpreter (multiprocessing's spawn), its result."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, kwds=kwargs)
 
 
 def filesystem_of(path: Path) -> str:

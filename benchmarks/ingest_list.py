@@ -180,9 +180,9 @@ def bench_list(work: Path, rows: int, page: int) -> dict[str, Any]:
     return {"rows": rows, "load_s": load_s, "queries": queries}
 
 
-def memory_child(work: str, mib: int) -> dict[str, Any]:
+def memory_child(work: Path, mib: int) -> dict[str, Any]:
     """In a fresh process: peak RSS growth, then peak traced memory, of a streamed ingest."""
-    catalog, block = h.sqlite_catalog(Path(work), "memory"), os.urandom(MIB)
+    catalog, block = h.sqlite_catalog(work, "memory"), os.urandom(MIB)
 
     def ingest(file_id: str, count: int = mib, data: bytes = block) -> None:
         chunks = (data for _ in range(count))
@@ -269,9 +269,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = h.options(__doc__)
     parser.add_argument("--items", type=int, help="ingest items (default 2000, --quick 300)")
     args = parser.parse_args(argv)
-    if args.child:
-        print(json.dumps(memory_child(**json.loads(args.child))))
-        return 0
     items = args.items or (300 if args.quick else 2000)
     rows, page, mib = (20_000, 200, 64) if args.quick else (100_000, 1000, 512)
     with h.Run(args, "run") as run:
@@ -280,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"list: loading {rows:,} rows, timing page 1 and page {page} ...", flush=True)
         lst = bench_list(run.work, rows, page)
         print(f"memory: streaming {mib} MiB in a subprocess ...", flush=True)
-        figures = (stats, phases, lst, h.in_subprocess(__file__, work=str(run.work), mib=mib))
+        figures = (stats, phases, lst, h.in_subprocess(memory_child, work=run.work, mib=mib))
         run.report(report(run, figures))
     for name, target, value, ok in targets(*figures):
         print(f"{'PASS' if ok else 'FAIL':4}  {name}: {value} (target {target})")

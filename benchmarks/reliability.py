@@ -6,7 +6,6 @@ catalog and after planting damage; exits 1 unless it reports exactly the planted
 from __future__ import annotations
 
 import datetime as dt
-import json
 import resource
 import sys
 import time
@@ -44,9 +43,9 @@ def build(work: Path, assets: int) -> dict[str, float]:
     return {"seconds": time.perf_counter() - start, "mean_bytes": total / assets}
 
 
-def verify_child(work: str, checksums: bool, trace: bool) -> dict[str, Any]:
+def verify_child(work: Path, checksums: bool, trace: bool) -> dict[str, Any]:
     """In a fresh process: one ``verify()``, timed, or traced for its peak memory."""
-    catalog = h.sqlite_catalog(Path(work))
+    catalog = h.sqlite_catalog(work)
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if trace:
         tracemalloc.start()
@@ -160,9 +159,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assets", type=int, help="catalog size (default 100,000, --quick 5,000)")
     parser.add_argument("--durable-items", type=int, help="per mode (default 2,000, --quick 400)")
     args = parser.parse_args(argv)
-    if args.child:
-        print(json.dumps(verify_child(**json.loads(args.child))))
-        return 0
     assets = args.assets or (5_000 if args.quick else 100_000)
     with h.Run(args, "verify") as run:
         results: dict[str, Any] = {"assets": assets}
@@ -172,8 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             if key == "damaged":
                 results["planted"] = plant_damage(run.work)
             for suffix, trace in (("", False), ("_traced", True)):
-                child = {"work": str(run.work), "checksums": checksums, "trace": trace}
-                results[key + suffix] = h.in_subprocess(__file__, **child)
+                child = {"work": run.work, "checksums": checksums, "trace": trace}
+                results[key + suffix] = h.in_subprocess(verify_child, **child)
             print(key, results[key], flush=True)
         healthy = not results["healthy"]["counts"] and not results["sizes"]["counts"]
         results["exact"] = healthy and results["damaged"]["counts"] == results["planted"]
