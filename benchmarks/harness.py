@@ -5,6 +5,7 @@ generated catalog rows, Markdown tables and the report writer. See benchmarks/RE
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib.metadata
 import math
@@ -302,11 +303,13 @@ def load_average() -> str:
     return " / ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-class Run:
+class Run(contextlib.ExitStack):
     """One run: its options, a fresh work directory under ``benchmarks/.work/`` (removed at
-    the end unless ``--keep``), the machine it runs on, the report's header and the report."""
+    the end unless ``--keep``, after the run's callbacks), the machine it runs on, the report's
+    header and the report."""
 
     def __init__(self, args: argparse.Namespace, name: str) -> None:
+        super().__init__()
         self.args, self.quick, self.started = args, bool(args.quick), time.perf_counter()
         self.date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         self.load_start = load_average()
@@ -321,13 +324,8 @@ class Run:
         self.machine = f"{self.cpus} CPUs ({cpu}), {memory:.1f} GiB RAM, {platform.system()} "
         self.machine += platform.release()
         print(f"work directory: {self.work} [{filesystem_of(self.work)}]", flush=True)
-
-    def __enter__(self) -> Run:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if not self.args.keep:
-            shutil.rmtree(self.work, ignore_errors=True)
+        if not args.keep:
+            self.callback(shutil.rmtree, self.work, ignore_errors=True)
 
     def header(self, title: str, dists: Sequence[str] = (), *extra: str) -> list[str]:
         """The page's title and when, how and on what the figures were measured."""

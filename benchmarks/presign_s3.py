@@ -199,29 +199,25 @@ def report(run: h.Run, f: dict[str, Any]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = h.options(__doc__).parse_args(argv)
     n = {name: pair[args.quick] for name, pair in SIZES.items()}
-    catalogs: dict[str, AssetCatalog] = {}
     with h.Run(args, "presign") as run, moto_server() as endpoint:
         boto3_client(endpoint).create_bucket(Bucket=BUCKET)
         s3_options: dict[str, Any] = {"key": KEY, "secret": KEY}
         s3_options["client_kwargs"] = {"endpoint_url": endpoint, "region_name": REGION}
-        try:
-            local = catalogs["local"] = h.sqlite_catalog(run.work, "local")
-            s3 = catalogs["s3"] = h.sqlite_catalog(
-                run.work, "s3", f"s3://{BUCKET}/prefix", storage_options=s3_options
-            )
-            print(f"moto at {endpoint}; ingest: {n['ingest items']} items per catalog", flush=True)
-            ingest, ids = bench_ingest(catalogs, n["ingest items"])
-            print("presign: catalog signer and S3, floors, tokens ...", flush=True)
-            f: dict[str, Any] = {"ingest": ingest}
-            for name, catalog in catalogs.items():
-                f[name] = bench_presign(catalog, ids[name], n["presign calls"], n["batches"])
-            url = s3.presign(TENANT, ids["s3"][0]).url
-            f["style"] = "SigV4" if "X-Amz-Signature" in url else "SigV2"
-            f |= bench_floors(local, s3, ids["s3"], endpoint, n["floor calls"], n["PUT calls"])
-            f |= bench_tokens(local, ids["local"], n["verify calls"], n["open_signed calls"])
-        finally:
-            for catalog in catalogs.values():
-                catalog.close()
+        local = h.sqlite_catalog(run.work, "local")
+        s3 = h.sqlite_catalog(run.work, "s3", f"s3://{BUCKET}/prefix", storage_options=s3_options)
+        catalogs = {"local": local, "s3": s3}
+        for catalog in catalogs.values():
+            run.callback(catalog.close)
+        print(f"moto at {endpoint}; ingest: {n['ingest items']} items per catalog", flush=True)
+        ingest, ids = bench_ingest(catalogs, n["ingest items"])
+        print("presign: catalog signer and S3, floors, tokens ...", flush=True)
+        f: dict[str, Any] = {"ingest": ingest}
+        for name, catalog in catalogs.items():
+            f[name] = bench_presign(catalog, ids[name], n["presign calls"], n["batches"])
+        url = s3.presign(TENANT, ids["s3"][0]).url
+        f["style"] = "SigV4" if "X-Amz-Signature" in url else "SigV2"
+        f |= bench_floors(local, s3, ids["s3"], endpoint, n["floor calls"], n["PUT calls"])
+        f |= bench_tokens(local, ids["local"], n["verify calls"], n["open_signed calls"])
         run.report(report(run, f))
     return 0
 
