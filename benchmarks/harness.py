@@ -37,9 +37,8 @@ TENANT, MAIN_CONVERSATION = "tenant-bench", "conv-main"
 KEPT = "<!-- Hand-written from here on: kept as it is when the script rewrites this page. -->"
 K = TypeVar("K")
 
+
 # -- inputs ------------------------------------------------------------------------------------
-
-
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -108,7 +107,6 @@ def dataset(tenants: Iterable[str], rows: int, span_s: float) -> Iterator[tuple[
 
 
 # -- timing ------------------------------------------------------------------------------------
-
 Batch = Callable[[int, int], tuple[list[int], int]]
 """``batch(start, count)`` runs items start .. start + count - 1: per-item ns and wall ns."""
 Order = Callable[[int], list[K]]  # the series of round r, in the order they run
@@ -198,8 +196,6 @@ def median_ratio(a: Stats, b: Stats) -> float:
 
 
 # -- the catalog -------------------------------------------------------------------------------
-
-
 def sqlite_catalog(work: Path, name: str = "catalog", blobs: str = "", **kw: Any) -> AssetCatalog:
     """A catalog on SQLite ``work/name.db`` and blobs at ``blobs`` (default: the local files
     of ``work/name-blobs``); ``kw`` go to ``open_catalog``."""
@@ -267,8 +263,6 @@ def count_assets(catalog: AssetCatalog, tenant: str, conversation: str | None = 
 
 
 # -- command line, machine, work directory, report ---------------------------------------------
-
-
 def options(doc: str) -> argparse.ArgumentParser:
     """The options every script has; scripts add their own."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n", 1)[0])
