@@ -149,8 +149,7 @@ class Stats:
 
 
 def timed(call: Callable[[int], object], step: int = 1) -> Batch:
-    """A batch of ``call(i)``, each call timed with ``time.perf_counter_ns`` (every ``step``-th
-    item of the batch's: one thread's share)."""
+    """A batch of ``call(i)`` for every ``step``-th item, each timed with ``perf_counter_ns``."""
 
     def batch(start: int, count: int) -> tuple[list[int], int]:
         clock, ns = time.perf_counter_ns, []
@@ -197,15 +196,13 @@ def median_ratio(a: Stats, b: Stats) -> float:
 
 # -- the catalog -------------------------------------------------------------------------------
 def sqlite_catalog(work: Path, name: str = "catalog", blobs: str = "", **kw: Any) -> AssetCatalog:
-    """A catalog on SQLite ``work/name.db`` and blobs at ``blobs`` (default: the local files
-    of ``work/name-blobs``); ``kw`` go to ``open_catalog``."""
+    """``open_catalog`` on SQLite ``work/name.db``, blobs at ``blobs`` or in ``work/name-blobs``."""
     blobs = blobs or f"file://{work}/{name}-blobs"
     return open_catalog(f"sqlite:///{work}/{name}.db", blobs, secret=SECRET, **kw)
 
 
 def ingest_call(catalog: AssetCatalog, tenant: str) -> Callable[[int], Asset]:
-    """``call(i)``: ``ingest_image`` of 64 KiB PNG number ``i % 16`` from tool call ``c<i>`` in
-    conversation ``conv-<i % 8>``, what the ingest series time; returns the asset."""
+    """``call(i)``: ``ingest_image`` of PNG ``i % 16``, tool call ``c<i>``, in ``conv-<i % 8>``."""
     images = png_pool()
     return lambda i: catalog.ingest_image(
         tenant, images[i % 16], conversation_id=f"conv-{i % 8}", tool_call_id=f"c{i}"
@@ -272,10 +269,10 @@ def options(doc: str) -> argparse.ArgumentParser:
     return parser
 
 
-def in_subprocess(function: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
-    """``function(**kwargs)`` in a fresh interpreter (multiprocessing's spawn), its result."""
+def in_subprocess(function: Callable[..., dict[str, Any]], *args: object) -> dict[str, Any]:
+    """``function(*args)`` in a fresh interpreter (multiprocessing's spawn), its result."""
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(function, kwds=kwargs)
+        return pool.apply(function, args)
 
 
 def filesystem_of(path: Path) -> str:
@@ -298,9 +295,8 @@ def load_average() -> str:
 
 
 class Run(contextlib.ExitStack):
-    """One run: its options, a fresh work directory under ``benchmarks/.work/`` (removed at
-    the end unless ``--keep``, after the run's callbacks), the machine it runs on, the report's
-    header and the report."""
+    """One run: its options, a fresh work directory under ``benchmarks/.work/`` (removed at the
+    end, after the callbacks, unless ``--keep``), the machine, the report's header, the report."""
 
     def __init__(self, args: argparse.Namespace, name: str) -> None:
         super().__init__()
@@ -362,8 +358,7 @@ def ms(value: float, digits: int = 3) -> str:
 
 
 def page(*blocks: str | list[str]) -> list[str]:
-    """A report's lines: each paragraph or heading (a string) then a blank line; each table or
-    header (a list of lines, ending in a blank one already) as it is."""
+    """Report lines: a string (paragraph, heading) then a blank line; a list (table) as it is."""
     return [line for block in blocks for line in ([block, ""] if isinstance(block, str) else block)]
 
 

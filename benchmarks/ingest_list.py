@@ -132,10 +132,9 @@ def phase_breakdown(catalog: AssetCatalog, ingest: Any, count: int) -> list[tupl
 
         def wrapper(*args: Any, _m: Any = method, _label: str = label, **kwargs: Any) -> Any:
             t0 = time.perf_counter_ns()
-            try:
-                return _m(*args, **kwargs)
-            finally:
-                spent[_label] += time.perf_counter_ns() - t0
+            result = _m(*args, **kwargs)
+            spent[_label] += time.perf_counter_ns() - t0
+            return result
 
         setattr(owners[owner], name, wrapper)
     total = sum(h.measure(ingest, count, warmup=0).ns) / count / 1e6
@@ -150,8 +149,7 @@ def bench_ingest(work: Path, items: int) -> tuple[dict[str, h.Stats], list[tuple
     catalog = h.sqlite_catalog(work, "ingest")
     raws = {mode: Raw(work, mode, h.png_pool()) for mode in ("floor", "protocol", "one_commit")}
     library = h.ingest_call(catalog, TENANT)
-    batches = {"library": h.timed(library)}
-    batches |= {mode: h.timed(raw.ingest) for mode, raw in raws.items()}
+    batches = {"library": h.timed(library)} | {m: h.timed(raw.ingest) for m, raw in raws.items()}
     stats = h.interleaved(batches, ROUNDS, items // ROUNDS, WARMUP)
     assert h.count_assets(catalog, TENANT) == WARMUP + len(stats["library"].ns)  # nothing lost
     phases = phase_breakdown(catalog, lambda i: library(10**6 + i), min(items // ROUNDS, 500))
@@ -277,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"list: loading {rows:,} rows, timing page 1 and page {page} ...", flush=True)
         lst = bench_list(run.work, rows, page)
         print(f"memory: streaming {mib} MiB in a subprocess ...", flush=True)
-        figures = (stats, phases, lst, h.in_subprocess(memory_child, work=run.work, mib=mib))
+        figures = (stats, phases, lst, h.in_subprocess(memory_child, run.work, mib))
         run.report(report(run, figures))
     for name, target, value, ok in targets(*figures):
         print(f"{'PASS' if ok else 'FAIL':4}  {name}: {value} (target {target})")

@@ -168,8 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             if key == "damaged":
                 results["planted"] = plant_damage(run.work)
             for suffix, trace in (("", False), ("_traced", True)):
-                child = {"work": run.work, "checksums": checksums, "trace": trace}
-                results[key + suffix] = h.in_subprocess(verify_child, **child)
+                results[key + suffix] = h.in_subprocess(verify_child, run.work, checksums, trace)
             print(key, results[key], flush=True)
         healthy = not results["healthy"]["counts"] and not results["sizes"]["counts"]
         results["exact"] = healthy and results["damaged"]["counts"] == results["planted"]
