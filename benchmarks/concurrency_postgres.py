@@ -1,7 +1,6 @@
 """Ingest with 1-8 threads on PostgreSQL and SQLite, and ``list`` on 1,000,000 assets on
 PostgreSQL (bulk-loaded with COPY); figures for docs/benchmarks-scale.md. PostgreSQL work
-happens in schemas of the run's own (``ac_bench_…``), dropped at the end unless ``--keep``.
-"""
+happens in schemas of the run's own (``ac_bench_…``), dropped at the end unless ``--keep``."""
 
 from __future__ import annotations
 

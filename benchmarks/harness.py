@@ -99,9 +99,8 @@ def dataset(tenants: Iterable[str], rows: int, span_s: float) -> Iterator[tuple[
             asset |= {"container_id": "cntr-1", "openai_file_id": f"file-{i}", "width": None}
             asset |= {"height": None, "metadata": {}}
             asset |= {"idempotency_key": f"code_interpreter:6:cntr-1:file-{i}"}
-        event: Row = {"id": eid, "tenant_id": tenant, "asset_id": aid}
-        event |= {"event": "created", "actor": agent, "at": created}
-        event |= {"details": {"size_bytes": size, "sha256": digest}}
+        event: Row = {"id": eid, "tenant_id": tenant, "asset_id": aid, "event": "created"}
+        event |= {"actor": agent, "at": created, "details": {"size_bytes": size, "sha256": digest}}
         obj |= {"status": "stored", "created_at": created, "metadata": {}}
         yield obj, asset | {"created_at": created, "updated_at": created}, event
 

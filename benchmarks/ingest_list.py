@@ -3,8 +3,7 @@
 Targets: ``ingest_image`` against a raw sqlite3 + file floor, ``list`` of a deep page against
 page 1, peak memory of a streamed ingest. Also the library's SQL protocol and the one-commit
 alternative replayed in raw sqlite3, and one ingest's phases (docs/concepts.md quotes them).
-Exits 0 even when a target is missed: this is a measurement, not a test.
-"""
+Exits 0 even when a target is missed: this is a measurement, not a test."""
 
 from __future__ import annotations
 
@@ -97,9 +96,8 @@ class Raw:
         oid, call, now = str(uuid.uuid4()), f"{self.mode}-call-{i}", time.time_ns() // 1000
         data = self.images[i % 16]
         key, size = f"image_generation:{call}", len(data)
-        obj: dict[str, Any] = {"id": oid, "tenant_id": TENANT, "key": f"tbench/{oid}"}
-        obj |= {"metadata": "{}", "filename": f"image-{oid[:13]}.png", "mime_type": "image/png"}
-        obj |= {"created_at": now}
+        obj: h.Row = {"id": oid, "tenant_id": TENANT, "key": f"tbench/{oid}", "metadata": "{}"}
+        obj |= {"filename": f"image-{oid[:13]}.png", "mime_type": "image/png", "created_at": now}
         if self.mode != "floor":
             self.db.execute(self.find, (TENANT, key)).fetchone()
         if self.mode == "protocol":
@@ -114,7 +112,7 @@ class Raw:
         if self.mode == "floor":
             return self.commit(("floor", asset))
         details = json.dumps({"size_bytes": size, "sha256": obj["sha256"]})
-        event = {"id": str(uuid.uuid4()), "tenant_id": TENANT, "asset_id": asset["id"]}
+        event: h.Row = {"id": str(uuid.uuid4()), "tenant_id": TENANT, "asset_id": asset["id"]}
         event |= {"event": "created", "at": now, "details": details}
         stored: tuple[str, Any] = ("update", (size, obj["sha256"], oid))
         if self.mode == "one_commit":

@@ -2,8 +2,7 @@
 
 Two catalogs on SQLite, local files and S3 (moto's server on 127.0.0.1): ``presign`` and
 ``presign_many`` URLs/s against the signing step alone, ``UrlSigner.verify`` and
-``open_signed``, and ``ingest_image`` into S3 against local files in interleaved rounds.
-"""
+``open_signed``, and ``ingest_image`` into S3 against local files in interleaved rounds."""
 
 from __future__ import annotations
 

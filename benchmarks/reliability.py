@@ -1,7 +1,6 @@
 """verify() and purge() on 100,000 assets, and what durable=True costs; figures for
 docs/benchmarks-reliability.md. Each ``verify()`` runs in a fresh subprocess, on the healthy
-catalog and after planting damage; exits 1 unless it reports exactly the planted damage.
-"""
+catalog and after planting damage; exits 1 unless it reports exactly the planted damage."""
 
 from __future__ import annotations
 
