@@ -26,9 +26,8 @@ from asset_catalog import AssetCatalog, UrlSigner
 from asset_catalog.sql import PostgresRepository, SqliteRepository, SqlRepository
 from asset_catalog.storage import FsspecStorage
 
-DEFAULT_URL = os.environ.get(
-    "ASSET_CATALOG_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+LOCAL_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_URL = os.environ.get("ASSET_CATALOG_BENCH_POSTGRES_URL", LOCAL_URL)
 THREADS, ROUNDS, DEEP, TENANTS = (1, 2, 4, 8), 2, 1000, 100
 BIG, TYPICAL, MAIN = "tenant-big", "tenant-007", h.MAIN_CONVERSATION
 BACKENDS, DISTS = {"postgres": "PostgreSQL", "sqlite": "SQLite"}, ["psycopg"]
@@ -108,8 +107,9 @@ def bulk_load(repository: SqlRepository, rows: int, big_rows: int) -> dict[str, 
         ddl: list[Any] = [*map(DropConstraint, foreign_keys), *map(DropIndex, indexes)]
         for statement in ddl:
             conn.execute(statement)
-    first, raws = next(data), [engine.raw_connection() for _ in tables]
-    try:
+    first = next(data)
+    with contextlib.ExitStack() as conns:  # closed after the commits
+        raws = [conns.enter_context(contextlib.closing(engine.raw_connection())) for _ in tables]
         with contextlib.ExitStack() as stack:
             copies = []
             for raw, table, row in zip(raws, tables, first, strict=True):
@@ -123,9 +123,6 @@ def bulk_load(repository: SqlRepository, rows: int, big_rows: int) -> dict[str, 
                     copy.write("".join("\t".join(map(cell, row.values())) + "\n" for row in part))
         for raw in raws:
             raw.commit()
-    finally:
-        for raw in raws:
-            raw.close()
     seconds = {"copy": time.perf_counter() - start}
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
