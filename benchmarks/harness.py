@@ -225,12 +225,6 @@ class ListQuery:
     def __call__(self) -> tuple[Any, ...]:
         return self.catalog.list(self.tenant, limit=50, cursor=self.cursor, **self.filters).items
 
-    def timed(self) -> None:
-        c0, t0 = time.thread_time_ns(), time.perf_counter_ns()
-        self()
-        self.stats.ns.append(time.perf_counter_ns() - t0)
-        self.cpu.ns.append(time.thread_time_ns() - c0)
-
 
 def time_queries(queries: Sequence[ListQuery], repeats: int, warmup: int = 10) -> None:
     """Every query ``warmup`` times, then ``repeats`` interleaved timings (order rotating)."""
@@ -239,7 +233,10 @@ def time_queries(queries: Sequence[ListQuery], repeats: int, warmup: int = 10) -
             query()
     for r in range(repeats):
         for query in [*queries[r % len(queries) :], *queries[: r % len(queries)]]:
-            query.timed()
+            c0, t0 = time.thread_time_ns(), time.perf_counter_ns()
+            query()
+            query.stats.ns.append(time.perf_counter_ns() - t0)
+            query.cpu.ns.append(time.thread_time_ns() - c0)
 
 
 def sql_repository(catalog: AssetCatalog) -> SqlRepository:

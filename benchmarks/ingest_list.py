@@ -41,8 +41,7 @@ PHASES = [
 ]
 KINDS, PRAGMAS = ("objects", "assets", "events"), "journal_mode=WAL synchronous=NORMAL"
 PRAGMAS += " busy_timeout=10000 foreign_keys=ON wal_autocheckpoint=4000"  # the library's
-# The floor's table: agent_assets' columns (the blob's key instead of storage_object_id).
-FLOOR = (
+FLOOR = (  # the floor's table: agent_assets' columns, the blob's key for storage_object_id
     "id VARCHAR(36) PRIMARY KEY, tenant_id VARCHAR(255) NOT NULL, key VARCHAR(1024) NOT NULL, "
     "asset_type VARCHAR(16) NOT NULL, source_tool VARCHAR(32) NOT NULL, conversation_id "
     "VARCHAR(255), tool_call_id VARCHAR(255), filename VARCHAR(1024) NOT NULL, mime_type "
