@@ -41,9 +41,8 @@ def catalog_on(repository: SqlRepository, blobs: Path) -> AssetCatalog:
 
 
 def threaded(catalog: AssetCatalog, threads: int, tenant: str, cpu: list[int]) -> h.Batch:
-    """Batches of ingests split round-robin over ``threads`` threads released together by a
-    barrier: per-item latencies and the wall time to the last item; the CPU time of the
-    process (all threads) per batch goes to ``cpu``."""
+    """Batches of ingests split round-robin over ``threads`` threads released by one barrier:
+    per-item latencies, wall time to the last item; the process's CPU time per batch to ``cpu``."""
     ingest = h.timed(h.ingest_call(catalog, tenant), step=threads)
 
     def batch(start: int, count: int) -> tuple[list[int], int]:

@@ -106,14 +106,8 @@ def dataset(tenants: Iterable[str], rows: int, span_s: float) -> Iterator[tuple[
 
 
 # -- timing ------------------------------------------------------------------------------------
-Batch = Callable[[int, int], tuple[list[int], int]]
-"""``batch(start, count)`` runs items start .. start + count - 1: per-item ns and wall ns."""
+Batch = Callable[[int, int], tuple[list[int], int]]  # (start, count) -> per-item ns, wall ns
 Order = Callable[[int], list[K]]  # the series of round r, in the order they run
-
-
-def percentile(ordered: Sequence[int], fraction: float) -> int:
-    """Nearest-rank percentile of an already sorted list."""
-    return ordered[max(1, math.ceil(len(ordered) * fraction)) - 1]
 
 
 class Stats:
@@ -134,17 +128,28 @@ class Stats:
     def per_s(self) -> float:
         return len(self.ns) * self.per_call / (self.wall_ns / 1e9)
 
+    def percentile(self, fraction: float) -> float:
+        """Nearest-rank percentile of the latencies, in ms."""
+        return sorted(self.ns)[max(1, math.ceil(len(self.ns) * fraction)) - 1] / 1e6
+
     @property
     def p50(self) -> float:
-        return percentile(sorted(self.ns), 0.50) / 1e6
+        return self.percentile(0.50)
 
     @property
     def p99(self) -> float:
-        return percentile(sorted(self.ns), 0.99) / 1e6
+        return self.percentile(0.99)
 
     def cells(self, rate: str = "{:,.1f}", digits: int = 3) -> list[str]:
         """items/s, p50 and p99 for a table row."""
         return [rate.format(self.per_s), ms(self.p50, digits), ms(self.p99, digits)]
+
+    def ratios(self, other: Stats) -> list[float]:
+        """Throughput over ``other``'s, round by round."""
+        return [x / y for x, y in zip(self.rates, other.rates, strict=True)]
+
+    def median_ratio(self, other: Stats) -> float:
+        return statistics.median(self.ratios(other))
 
 
 def timed(call: Callable[[int], object], step: int = 1) -> Batch:
@@ -182,15 +187,6 @@ def interleaved(
         for key in order(r) if order else keys[r % len(keys) :] + keys[: r % len(keys)]:
             stats[key].add(*batches[key](r * per_round, per_round))
     return stats
-
-
-def ratios(a: Stats, b: Stats) -> list[float]:
-    """Throughput of ``a`` over ``b``, round by round."""
-    return [x / y for x, y in zip(a.rates, b.rates, strict=True)]
-
-
-def median_ratio(a: Stats, b: Stats) -> float:
-    return statistics.median(ratios(a, b))
 
 
 # -- the catalog -------------------------------------------------------------------------------

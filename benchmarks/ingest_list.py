@@ -204,7 +204,7 @@ def memory_child(work: Path, mib: int) -> dict[str, Any]:
 
 
 def targets(stats: dict[str, h.Stats], _: Any, lst: dict[str, Any], mem: Any) -> list[Any]:
-    ingest = h.median_ratio(stats["library"], stats["floor"])
+    ingest = stats["library"].median_ratio(stats["floor"])
     first, deep = lst["queries"][:2]
     depth, worst = deep.stats.p50 / first.stats.p50, max(mem["traced"], mem["growth"])
     memory = f"peak extra memory, {mem['mib']} MiB stream (max of traced, RSS)"
@@ -217,8 +217,8 @@ def targets(stats: dict[str, h.Stats], _: Any, lst: dict[str, Any], mem: Any) ->
 
 def report(run: h.Run, figures: tuple[Any, ...]) -> list[str]:
     stats, phases, lst, mem = figures
-    ratio = {name: h.median_ratio(stats[name], stats["floor"]) for name in stats}
-    per_round = ", ".join(f"{r:.2f}" for r in h.ratios(stats["library"], stats["floor"]))
+    ratio = {name: stats[name].median_ratio(stats["floor"]) for name in stats}
+    per_round = ", ".join(f"{r:.2f}" for r in stats["library"].ratios(stats["floor"]))
     q, items, lists = lst["queries"], len(stats["library"].ns), []
     for first, deep in (q[0], q[1]), (q[2], q[3]):
         one, far = first.stats, deep.stats

@@ -156,8 +156,8 @@ def report(run: h.Run, f: dict[str, Any]) -> list[str]:
         ("floor: s3fs `pipe_file` of 64 KiB alone (PUTs/s)", *f["s3fs_put"].cells()),
         ("floor: boto3 `put_object` of 64 KiB alone (PUTs/s)", *f["boto3_put"].cells()),
     ]
-    per_round = ", ".join(f"{r:.2f}" for r in h.ratios(ingest["s3"], ingest["local"]))
-    ratio = h.median_ratio(ingest["s3"], ingest["local"])
+    per_round = ", ".join(f"{r:.2f}" for r in ingest["s3"].ratios(ingest["local"]))
+    ratio = ingest["s3"].median_ratio(ingest["local"])
     native = (
         f"The S3 catalog returned native URLs (`PresignedUrl.kind == 'native'`, {f['style']}), "
         "signed by s3fs's `fs.sign`."
