@@ -93,7 +93,7 @@ def cell(value: object) -> str:
 def bulk_load(repository: SqlRepository, rows: int, big_rows: int) -> dict[str, float]:
     """Drop the secondary indexes and the foreign key, feed three concurrent COPY streams (one
     connection per table), recreate the library's own index and constraint definitions, then
-    VACUUM (ANALYZE). Seconds per step."""
+    VACUUM (ANALYZE). Seconds per step, and ``size``: the tables' bytes on disk."""
     engine, t = repository.engine, repository.tables
     tables = (t.objects, t.assets, t.events)
     indexes = [i for table in tables for i in sorted(table.indexes, key=lambda i: str(i.name))]
@@ -135,15 +135,11 @@ def bulk_load(repository: SqlRepository, rows: int, big_rows: int) -> dict[str, 
         for table in tables:
             conn.execute(text(f"VACUUM (ANALYZE) {qualified(table)}"))
     seconds["vacuum"] = time.perf_counter() - start - sum(seconds.values())
-    return seconds | {"total": time.perf_counter() - start, "indexes_count": len(indexes)}
-
-
-def total_size(repository: SqlRepository) -> int:
-    """Bytes of the three tables with their indexes and TOAST (``pg_total_relation_size``)."""
-    t = repository.tables
-    sizes = [f"pg_total_relation_size('{qualified(x)}')" for x in (t.objects, t.assets, t.events)]
-    with repository.engine.connect() as conn:
-        return int(conn.execute(text(f"SELECT {' + '.join(sizes)}")).scalar_one())
+    seconds["total"] = time.perf_counter() - start
+    sizes = " + ".join(f"pg_total_relation_size('{qualified(table)}')" for table in tables)
+    with engine.connect() as conn:  # with their indexes and TOAST
+        size = int(conn.execute(text(f"SELECT {sizes}")).scalar_one())
+    return seconds | {"indexes_count": len(indexes), "size": size}
 
 
 def bench_list(catalog: AssetCatalog, rows: int, big_rows: int, repeats: int) -> dict[str, Any]:
@@ -165,8 +161,7 @@ def bench_list(catalog: AssetCatalog, rows: int, big_rows: int, repeats: int) ->
     ]
     print(f"  timing {len(queries)} queries x {repeats}, interleaved ...", flush=True)
     h.time_queries(queries, repeats)
-    figures = {"load": load, "size": total_size(repository), "counts": counts, "queries": queries}
-    return figures | {"rows": rows, "repeats": repeats}
+    return {"load": load, "counts": counts, "queries": queries, "rows": rows, "repeats": repeats}
 
 
 def server(admin: Engine) -> str:
@@ -200,7 +195,7 @@ def report(run: h.Run, pg: str, ing: dict[str, Any], lst: dict[str, Any]) -> lis
         ("`VACUUM (ANALYZE)`", "vacuum"),
         ("**total**", "total"),
     ]
-    size, top = lst["size"], max(THREADS)
+    size, top = load["size"], max(THREADS)
     return h.page(
         run.header("Benchmarks at scale: concurrent ingest and PostgreSQL list latency", DISTS, pg),
         "The SQLite-only figures and their targets are in [benchmarks.md](benchmarks.md). **These "
