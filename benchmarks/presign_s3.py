@@ -93,7 +93,7 @@ def bench_floors(
     storage, repository = s3.storage, s3.repository
     assert isinstance(storage, FsspecStorage)
     keys = [key for _, key in repository.get_assets_with_keys(TENANT, ids[:BATCH])]
-    paths = [f"{storage.root}/{key}" for key in keys]
+    paths, data = [f"{storage.root}/{key}" for key in keys], h.png_of_size()
     signer, client, exp = local.signer, boto3_client(endpoint), int(time.time()) + EXPIRES
 
     def token(i: int) -> None:  # the payload presign signs
@@ -114,9 +114,8 @@ def bench_floors(
     def boto3_put(i: int) -> None:
         client.put_object(Bucket=BUCKET, Key=f"floor/boto3-{i}.png", Body=data)
 
-    data, signs, uploads = h.png_of_size(), (token, s3fs_sign, boto3_sign), (s3fs_put, boto3_put)
-    timed = [(call, calls) for call in signs] + [(call, puts) for call in uploads]
-    return {call.__name__: h.measure(call, count) for call, count in timed}
+    counts = {token: calls, s3fs_sign: calls, boto3_sign: calls, s3fs_put: puts, boto3_put: puts}
+    return {call.__name__: h.measure(call, count) for call, count in counts.items()}
 
 
 def bench_tokens(catalog: AssetCatalog, ids: list[str], n: int, opens: int) -> dict[str, h.Stats]:

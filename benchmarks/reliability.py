@@ -44,8 +44,7 @@ def build(work: Path, assets: int) -> dict[str, float]:
 
 def verify_child(work: Path, checksums: bool, trace: bool) -> dict[str, Any]:
     """In a fresh process: one ``verify()``, timed, or traced for its peak memory."""
-    catalog = h.sqlite_catalog(work)
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    catalog, base_rss = h.sqlite_catalog(work), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if trace:
         tracemalloc.start()
     start = time.perf_counter()
