@@ -1,6 +1,6 @@
-"""What the benchmark scripts share: the command line, the work directory, the machine and
-versions, timed calls in interleaved rounds with medians and percentiles, list-page timing,
-generated catalog rows, Markdown tables and the report writer. See benchmarks/README.md."""
+"""What the benchmark scripts share: the command line, the work directory, the machine and versions,
+calls timed in interleaved rounds (medians, percentiles), SQLite catalogs and the timed ingest, list
+pages, generated rows, a fresh process, Markdown tables and the report. See README.md."""
 
 from __future__ import annotations
 

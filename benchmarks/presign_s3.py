@@ -43,8 +43,8 @@ def moto_server() -> Iterator[str]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # an access-log line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    host, port = server.get_host_and_port()  # the port the system chose
     try:
+        host, port = server.get_host_and_port()  # the port the system chose
         yield f"http://{host}:{port}"
     finally:
         server.stop()
