@@ -98,20 +98,16 @@ def report(run: h.Run, results: dict[str, list[list[float]]], count: int, size: 
         verdict = "PASS" if longest <= TARGET_MS else "FAIL"
         target = f"≤ {TARGET_MS:.0f} ms: {verdict}" if name == "AsyncAssetCatalog" else "—"
         rows.append((name, f"{longest:.1f} ms", f"{p99:.1f} ms", f"{first[-1]:.1f} ms", target))
-    return [
-        *run.header("Benchmarks: the event loop while agent outputs are ingested"),
+    return h.page(
+        run.header("Benchmarks: the event loop while agent outputs are ingested"),
         f"{count} base64 images and {count} container files of {size / 2**20:.0f} MiB at once, "
         f"{measured} interleaved rounds per mode after a first one; lateness of a "
         "1 ms ticker (medians over those rounds):",
-        "",
-        *h.table(
-            "mode | longest stall | p99 lateness | longest, first round (cold) | target", rows
-        ),
+        h.table("mode | longest stall | p99 lateness | longest, first round (cold) | target", rows),
         f"`slim_items` on a conversation of 10 images of {slim.bytes_removed / 10 / 2**20:.1f} "
         f"MiB of base64 each: {before:,} bytes of JSON before, {after:,} after; "
         f"{slim.bytes_removed:,} bytes of payload removed.",
-        "",
-    ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,6 @@
 """Ingest with 1-8 threads on PostgreSQL and SQLite, and ``list`` on 1,000,000 assets on
 PostgreSQL (bulk-loaded with COPY); figures for docs/benchmarks-scale.md. PostgreSQL work
-happens in schemas of the run's own (``ac_bench_…``), dropped at the end unless ``--keep``.
-"""
+happens in schemas of the run's own (``ac_bench_…``), dropped at the end unless ``--keep``."""
 
 from __future__ import annotations
 
@@ -27,9 +26,8 @@ from asset_catalog import AssetCatalog, UrlSigner
 from asset_catalog.sql import PostgresRepository, SqliteRepository, SqlRepository
 from asset_catalog.storage import FsspecStorage
 
-DEFAULT_URL = os.environ.get(
-    "ASSET_CATALOG_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+LOCAL_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_URL = os.environ.get("ASSET_CATALOG_BENCH_POSTGRES_URL", LOCAL_URL)
 THREADS, ROUNDS, DEEP, TENANTS = (1, 2, 4, 8), 2, 1000, 100
 BIG, TYPICAL, MAIN = "tenant-big", "tenant-007", h.MAIN_CONVERSATION
 BACKENDS, DISTS = {"postgres": "PostgreSQL", "sqlite": "SQLite"}, ["psycopg"]
@@ -43,22 +41,16 @@ def catalog_on(repository: SqlRepository, blobs: Path) -> AssetCatalog:
 
 
 def threaded(catalog: AssetCatalog, threads: int, tenant: str, cpu: list[int]) -> h.Batch:
-    """Batches of ingests split round-robin over ``threads`` threads released together by a
-    barrier: per-item latencies and the wall time to the last item; the CPU time of the
-    process (all threads) per batch goes to ``cpu``."""
-    images = h.png_pool()
+    """Batches of ingests split round-robin over ``threads`` threads released by one barrier:
+    per-item latencies, wall time to the last item; the process's CPU time per batch to ``cpu``."""
+    ingest = h.timed(h.ingest_call(catalog, tenant), step=threads)
 
     def batch(start: int, count: int) -> tuple[list[int], int]:
         barrier = threading.Barrier(threads)
 
-        def worker(k: int) -> list[int]:
-            latencies, clock = [], time.perf_counter_ns
+        def worker(k: int) -> list[int]:  # items start + k, start + k + threads, ...
             barrier.wait()
-            for i in range(start + k, start + count, threads):
-                t0, image, conv = clock(), images[i % 16], f"conv-{i % 8}"
-                catalog.ingest_image(tenant, image, conversation_id=conv, tool_call_id=f"c{i}")
-                latencies.append(clock() - t0)
-            return latencies
+            return ingest(start + k, count - k)[0]
 
         t0, c0 = time.perf_counter_ns(), time.process_time_ns()
         with ThreadPoolExecutor(threads) as pool:
@@ -76,9 +68,7 @@ def bench_ingest(catalogs: dict[str, AssetCatalog], items: int, warmup: int) -> 
     names = list(catalogs)
 
     def order(r: int) -> list[tuple[str, int]]:  # thread counts in order, databases alternating
-        return [
-            (b, n) for t, n in enumerate(THREADS) for b in (names[::-1] if (r + t) % 2 else names)
-        ]
+        return [(b, n) for t, n in enumerate(THREADS) for b in names[:: -1 if (r + t) % 2 else 1]]
 
     stats = h.interleaved(batches, ROUNDS, items // ROUNDS, warmup, order)
     for (backend, n), s in stats.items():  # nothing lost, nothing doubled
@@ -103,7 +93,7 @@ def cell(value: object) -> str:
 def bulk_load(repository: SqlRepository, rows: int, big_rows: int) -> dict[str, float]:
     """Drop the secondary indexes and the foreign key, feed three concurrent COPY streams (one
     connection per table), recreate the library's own index and constraint definitions, then
-    VACUUM (ANALYZE). Seconds per step."""
+    VACUUM (ANALYZE). Seconds per step, and ``size``: the tables' bytes on disk."""
     engine, t = repository.engine, repository.tables
     tables = (t.objects, t.assets, t.events)
     indexes = [i for table in tables for i in sorted(table.indexes, key=lambda i: str(i.name))]
@@ -116,8 +106,9 @@ def bulk_load(repository: SqlRepository, rows: int, big_rows: int) -> dict[str, 
         ddl: list[Any] = [*map(DropConstraint, foreign_keys), *map(DropIndex, indexes)]
         for statement in ddl:
             conn.execute(statement)
-    first, raws = next(data), [engine.raw_connection() for _ in tables]
-    try:
+    first = next(data)
+    with contextlib.ExitStack() as conns:  # closed after the commits
+        raws = [conns.enter_context(contextlib.closing(engine.raw_connection())) for _ in tables]
         with contextlib.ExitStack() as stack:
             copies = []
             for raw, table, row in zip(raws, tables, first, strict=True):
@@ -131,9 +122,6 @@ def bulk_load(repository: SqlRepository, rows: int, big_rows: int) -> dict[str, 
                     copy.write("".join("\t".join(map(cell, row.values())) + "\n" for row in part))
         for raw in raws:
             raw.commit()
-    finally:
-        for raw in raws:
-            raw.close()
     seconds = {"copy": time.perf_counter() - start}
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
@@ -147,15 +135,11 @@ def bulk_load(repository: SqlRepository, rows: int, big_rows: int) -> dict[str, 
         for table in tables:
             conn.execute(text(f"VACUUM (ANALYZE) {qualified(table)}"))
     seconds["vacuum"] = time.perf_counter() - start - sum(seconds.values())
-    return seconds | {"total": time.perf_counter() - start, "indexes_count": len(indexes)}
-
-
-def total_size(repository: SqlRepository) -> int:
-    """Bytes of the three tables with their indexes and TOAST (``pg_total_relation_size``)."""
-    t = repository.tables
-    sizes = [f"pg_total_relation_size('{qualified(x)}')" for x in (t.objects, t.assets, t.events)]
-    with repository.engine.connect() as conn:
-        return int(conn.execute(text(f"SELECT {' + '.join(sizes)}")).scalar_one())
+    seconds["total"] = time.perf_counter() - start
+    sizes = " + ".join(f"pg_total_relation_size('{qualified(table)}')" for table in tables)
+    with engine.connect() as conn:  # with their indexes and TOAST
+        size = int(conn.execute(text(f"SELECT {sizes}")).scalar_one())
+    return seconds | {"indexes_count": len(indexes), "size": size}
 
 
 def bench_list(catalog: AssetCatalog, rows: int, big_rows: int, repeats: int) -> dict[str, Any]:
@@ -177,8 +161,7 @@ def bench_list(catalog: AssetCatalog, rows: int, big_rows: int, repeats: int) ->
     ]
     print(f"  timing {len(queries)} queries x {repeats}, interleaved ...", flush=True)
     h.time_queries(queries, repeats)
-    figures = {"load": load, "size": total_size(repository), "counts": counts, "queries": queries}
-    return figures | {"rows": rows, "repeats": repeats}
+    return {"load": load, "counts": counts, "queries": queries, "rows": rows, "repeats": repeats}
 
 
 def server(admin: Engine) -> str:
@@ -212,41 +195,33 @@ def report(run: h.Run, pg: str, ing: dict[str, Any], lst: dict[str, Any]) -> lis
         ("`VACUUM (ANALYZE)`", "vacuum"),
         ("**total**", "total"),
     ]
-    size, top = lst["size"], max(THREADS)
-    return [
-        *run.header(
-            "Benchmarks at scale: concurrent ingest and PostgreSQL list latency", DISTS, pg
-        ),
+    size, top = load["size"], max(THREADS)
+    return h.page(
+        run.header("Benchmarks at scale: concurrent ingest and PostgreSQL list latency", DISTS, pg),
         "The SQLite-only figures and their targets are in [benchmarks.md](benchmarks.md). **These "
         f"figures are noisy**: {run.cpus} CPUs, shared with other test suites (PostgreSQL ones "
         "included); read them as orders of magnitude and as ratios within this run.",
-        "",
         f"## Ingest: 64 KiB PNG images, {len(stats['postgres', 1].ns)} items per configuration",
-        "",
         f"One catalog per database shared by all threads (pool of {top} connections + {top} "
         f"overflow), blobs as local files; {ROUNDS} interleaved rounds.",
-        "",
-        *h.table(
+        h.table(
             "database | threads | items/s | vs 1 thread | p50 per item | p99 per item | "
             "client CPU per item | items/s per round",
             threads,
         ),
         f"## List on PostgreSQL: {lst['rows']:,} assets over {TENANTS} tenants",
-        "",
         f"`{BIG}` holds {counts[BIG]:,} assets ({counts[MAIN]:,} of them in `{MAIN}`); the "
         f"other {TENANTS - 1} tenants share the rest (`{TYPICAL}`: {counts[TYPICAL]:,} assets, "
         f"so its last full page is {q[3].page}). 50 per page; medians over {lst['repeats']} "
         "interleaved repetitions of the whole `catalog.list` call.",
-        "",
-        *h.table("query | page | median | p99 | client CPU (median)", pages),
-        *h.table("ratio (medians) | value", ratios),
+        h.table("query | page | median | p99 | client CPU (median)", pages),
+        h.table("ratio (medians) | value", ratios),
         "## Load time and size on disk",
-        "",
-        *h.table("step | seconds", [(label, f"{load[key]:.1f}") for label, key in steps]),
+        h.table("step | seconds", [(label, f"{load[key]:.1f}") for label, key in steps]),
         f"The three tables with their indexes (`pg_total_relation_size`): {size / 2**20:,.1f} "
         f"MiB, about {size / lst['rows']:,.0f} bytes per asset (its row, its storage object, "
         "one audit event and every index), blobs not included.",
-    ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,14 +1,15 @@
-"""What the benchmark scripts share: the command line, the work directory, the machine and
-versions, timed calls in interleaved rounds with medians and percentiles, list-page timing,
-generated catalog rows, Markdown tables and the report writer. See benchmarks/README.md."""
+"""What the benchmark scripts share: the command line, the work directory, the machine and versions,
+calls timed in interleaved rounds (medians, percentiles), SQLite catalogs and the timed ingest, list
+pages, generated rows, a fresh process, Markdown tables and the report. See README.md."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib.metadata
-import json
 import math
+import multiprocessing
 import os
 import platform
 import random
@@ -17,7 +18,6 @@ import shutil
 import sqlite3
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
-from asset_catalog import AssetCatalog
+from asset_catalog import Asset, AssetCatalog, open_catalog
 from asset_catalog.sql import SqlRepository
 
 WORK_PARENT = Path(__file__).resolve().parent / ".work"
@@ -37,9 +37,8 @@ TENANT, MAIN_CONVERSATION = "tenant-bench", "conv-main"
 KEPT = "<!-- Hand-written from here on: kept as it is when the script rewrites this page. -->"
 K = TypeVar("K")
 
+
 # -- inputs ------------------------------------------------------------------------------------
-
-
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -65,15 +64,14 @@ def uuid7(micros: int, rng: random.Random) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+Row = dict[str, Any]  # a row for the bulk load: column name -> value
 KINDS = [("image", "image_generation", "image/png", "png")] * 8 + [
     ("file", "code_interpreter", "text/csv", "csv"),
     ("file", "code_interpreter", "application/pdf", "pdf"),
 ]
 
 
-def dataset(
-    tenants: Iterable[str], rows: int, span_s: float
-) -> Iterator[tuple[dict[str, Any], ...]]:
+def dataset(tenants: Iterable[str], rows: int, span_s: float) -> Iterator[tuple[Row, Row, Row]]:
     """Rows for a bulk load, oldest first: per asset its stored object, the live asset and its
     ``created`` event. ``created_at`` distinct over ``span_s`` seconds ending now (even steps
     plus jitter), UUIDv7 ids of that time, 60% in MAIN_CONVERSATION, 80% images / 20% files."""
@@ -85,7 +83,7 @@ def dataset(
         created, (kind, tool, mime, ext) = start + dt.timedelta(microseconds=offset), choice(KINDS)
         oid, aid, eid = (uuid7(int(start.timestamp()) * 10**6 + offset, rng) for _ in range(3))
         size, digest = rng.randrange(10_000, 2_000_000), f"{rng.getrandbits(256):064x}"
-        common: dict[str, Any] = {"tenant_id": tenant, "filename": f"{kind}-{i}.{ext}"}
+        common: Row = {"tenant_id": tenant, "filename": f"{kind}-{i}.{ext}"}
         common |= {"mime_type": mime, "size_bytes": size, "sha256": digest}
         obj = {"id": oid, **common, "key": f"{tenant}/{created:%Y/%m/%d}/{oid}.{ext}"}
         asset = {"id": aid, **common, "storage_object_id": oid, "asset_type": kind}
@@ -101,26 +99,15 @@ def dataset(
             asset |= {"container_id": "cntr-1", "openai_file_id": f"file-{i}", "width": None}
             asset |= {"height": None, "metadata": {}}
             asset |= {"idempotency_key": f"code_interpreter:6:cntr-1:file-{i}"}
-        event: dict[str, Any] = {
-            "id": eid,
-            "tenant_id": tenant,
-            "asset_id": aid,
-            "event": "created",
-        }
+        event: Row = {"id": eid, "tenant_id": tenant, "asset_id": aid, "event": "created"}
         event |= {"actor": agent, "at": created, "details": {"size_bytes": size, "sha256": digest}}
         obj |= {"status": "stored", "created_at": created, "metadata": {}}
         yield obj, asset | {"created_at": created, "updated_at": created}, event
 
 
 # -- timing ------------------------------------------------------------------------------------
-
-Batch = Callable[[int, int], tuple[list[int], int]]
-"""``batch(start, count)`` runs items start .. start + count - 1: per-item ns and wall ns."""
-
-
-def percentile(ordered: Sequence[int], fraction: float) -> int:
-    """Nearest-rank percentile of an already sorted list."""
-    return ordered[max(1, math.ceil(len(ordered) * fraction)) - 1]
+Batch = Callable[[int, int], tuple[list[int], int]]  # (start, count) -> per-item ns, wall ns
+Order = Callable[[int], list[K]]  # the series of round r, in the order they run
 
 
 class Stats:
@@ -141,26 +128,37 @@ class Stats:
     def per_s(self) -> float:
         return len(self.ns) * self.per_call / (self.wall_ns / 1e9)
 
+    def percentile(self, fraction: float) -> float:
+        """Nearest-rank percentile of the latencies, in ms."""
+        return sorted(self.ns)[max(1, math.ceil(len(self.ns) * fraction)) - 1] / 1e6
+
     @property
     def p50(self) -> float:
-        return percentile(sorted(self.ns), 0.50) / 1e6
+        return self.percentile(0.50)
 
     @property
     def p99(self) -> float:
-        return percentile(sorted(self.ns), 0.99) / 1e6
+        return self.percentile(0.99)
 
     def cells(self, rate: str = "{:,.1f}", digits: int = 3) -> list[str]:
         """items/s, p50 and p99 for a table row."""
         return [rate.format(self.per_s), ms(self.p50, digits), ms(self.p99, digits)]
 
+    def ratios(self, other: Stats) -> list[float]:
+        """Throughput over ``other``'s, round by round."""
+        return [x / y for x, y in zip(self.rates, other.rates, strict=True)]
 
-def timed(call: Callable[[int], object]) -> Batch:
-    """A batch of ``call(i)``, each call timed with ``time.perf_counter_ns``."""
+    def median_ratio(self, other: Stats) -> float:
+        return statistics.median(self.ratios(other))
+
+
+def timed(call: Callable[[int], object], step: int = 1) -> Batch:
+    """A batch of ``call(i)`` for every ``step``-th item, each timed with ``perf_counter_ns``."""
 
     def batch(start: int, count: int) -> tuple[list[int], int]:
         clock, ns = time.perf_counter_ns, []
         wall = clock()
-        for i in range(start, start + count):
+        for i in range(start, start + count, step):
             t0 = clock()
             call(i)
             ns.append(clock() - t0)
@@ -177,14 +175,10 @@ def measure(call: Callable[[int], object], count: int, warmup: int = 20, per: in
 
 
 def interleaved(
-    batches: dict[K, Batch],
-    rounds: int,
-    per_round: int,
-    warmup: int = 0,
-    order: Callable[[int], list[K]] | None = None,
+    batches: dict[K, Batch], rounds: int, per_round: int, warmup: int, order: Order[K] | None = None
 ) -> dict[K, Stats]:
     """Warm every series up, then ``rounds`` rounds that each run every series once
-    (``per_round`` items), so drift hits them alike; the order rotates each round."""
+    (``per_round`` items), so drift hits them alike; the order rotates (or is ``order(r)``)."""
     keys = list(batches)
     for batch in batches.values():
         batch(-warmup, warmup)
@@ -195,16 +189,19 @@ def interleaved(
     return stats
 
 
-def ratios(a: Stats, b: Stats) -> list[float]:
-    """Throughput of ``a`` over ``b``, round by round."""
-    return [x / y for x, y in zip(a.rates, b.rates, strict=True)]
-
-
-def median_ratio(a: Stats, b: Stats) -> float:
-    return statistics.median(ratios(a, b))
-
-
 # -- the catalog -------------------------------------------------------------------------------
+def sqlite_catalog(work: Path, name: str = "catalog", blobs: str = "", **kw: Any) -> AssetCatalog:
+    """``open_catalog`` on SQLite ``work/name.db``, blobs at ``blobs`` or in ``work/name-blobs``."""
+    blobs = blobs or f"file://{work}/{name}-blobs"
+    return open_catalog(f"sqlite:///{work}/{name}.db", blobs, secret=SECRET, **kw)
+
+
+def ingest_call(catalog: AssetCatalog, tenant: str) -> Callable[[int], Asset]:
+    """``call(i)``: ``ingest_image`` of PNG ``i % 16``, tool call ``c<i>``, in ``conv-<i % 8>``."""
+    images = png_pool()
+    return lambda i: catalog.ingest_image(
+        tenant, images[i % 16], conversation_id=f"conv-{i % 8}", tool_call_id=f"c{i}"
+    )
 
 
 class ListQuery:
@@ -224,12 +221,6 @@ class ListQuery:
     def __call__(self) -> tuple[Any, ...]:
         return self.catalog.list(self.tenant, limit=50, cursor=self.cursor, **self.filters).items
 
-    def timed(self) -> None:
-        c0, t0 = time.thread_time_ns(), time.perf_counter_ns()
-        self()
-        self.stats.ns.append(time.perf_counter_ns() - t0)
-        self.cpu.ns.append(time.thread_time_ns() - c0)
-
 
 def time_queries(queries: Sequence[ListQuery], repeats: int, warmup: int = 10) -> None:
     """Every query ``warmup`` times, then ``repeats`` interleaved timings (order rotating)."""
@@ -238,7 +229,10 @@ def time_queries(queries: Sequence[ListQuery], repeats: int, warmup: int = 10) -
             query()
     for r in range(repeats):
         for query in [*queries[r % len(queries) :], *queries[: r % len(queries)]]:
-            query.timed()
+            c0, t0 = time.thread_time_ns(), time.perf_counter_ns()
+            query()
+            query.stats.ns.append(time.perf_counter_ns() - t0)
+            query.cpu.ns.append(time.thread_time_ns() - c0)
 
 
 def sql_repository(catalog: AssetCatalog) -> SqlRepository:
@@ -258,25 +252,19 @@ def count_assets(catalog: AssetCatalog, tenant: str, conversation: str | None = 
 
 
 # -- command line, machine, work directory, report ---------------------------------------------
-
-
 def options(doc: str) -> argparse.ArgumentParser:
     """The options every script has; scripts add their own."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, about a minute")
     parser.add_argument("--write", metavar="PATH", help="also write the Markdown report to PATH")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
-    parser.add_argument("--child", help=argparse.SUPPRESS)  # JSON arguments of a subprocess
     return parser
 
 
-def in_subprocess(script: str, **kwargs: Any) -> dict[str, Any]:
-    """Run ``script --child JSON`` in a fresh interpreter; the JSON of its last output line."""
-    argv = [sys.executable, script, "--child", json.dumps(kwargs)]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{script} subprocess failed:\n{done.stderr}")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+def in_subprocess(function: Callable[..., dict[str, Any]], *args: object) -> dict[str, Any]:
+    """``function(*args)`` in a fresh interpreter (multiprocessing's spawn), its result."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)
 
 
 def filesystem_of(path: Path) -> str:
@@ -298,11 +286,12 @@ def load_average() -> str:
     return " / ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-class Run:
-    """One run: its options, a fresh work directory under ``benchmarks/.work/`` (removed at
-    the end unless ``--keep``), the machine it runs on, the report's header and the report."""
+class Run(contextlib.ExitStack):
+    """One run: its options, a fresh work directory under ``benchmarks/.work/`` (removed at the
+    end, after the callbacks, unless ``--keep``), the machine, the report's header, the report."""
 
     def __init__(self, args: argparse.Namespace, name: str) -> None:
+        super().__init__()
         self.args, self.quick, self.started = args, bool(args.quick), time.perf_counter()
         self.date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         self.load_start = load_average()
@@ -317,13 +306,8 @@ class Run:
         self.machine = f"{self.cpus} CPUs ({cpu}), {memory:.1f} GiB RAM, {platform.system()} "
         self.machine += platform.release()
         print(f"work directory: {self.work} [{filesystem_of(self.work)}]", flush=True)
-
-    def __enter__(self) -> Run:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if not self.args.keep:
-            shutil.rmtree(self.work, ignore_errors=True)
+        if not args.keep:
+            self.callback(shutil.rmtree, self.work, ignore_errors=True)
 
     def header(self, title: str, dists: Sequence[str] = (), *extra: str) -> list[str]:
         """The page's title and when, how and on what the figures were measured."""
@@ -363,6 +347,11 @@ class Run:
 
 def ms(value: float, digits: int = 3) -> str:
     return f"{value:.{digits}f} ms"
+
+
+def page(*blocks: str | list[str]) -> list[str]:
+    """Report lines: a string (paragraph, heading) then a blank line; a list (table) as it is."""
+    return [line for block in blocks for line in ([block, ""] if isinstance(block, str) else block)]
 
 
 def table(header: str, rows: Iterable[Sequence[object]], left: int = 1) -> list[str]:

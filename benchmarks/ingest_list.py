@@ -3,8 +3,7 @@
 Targets: ``ingest_image`` against a raw sqlite3 + file floor, ``list`` of a deep page against
 page 1, peak memory of a streamed ingest. Also the library's SQL protocol and the one-commit
 alternative replayed in raw sqlite3, and one ingest's phases (docs/concepts.md quotes them).
-Exits 0 even when a target is missed: this is a measurement, not a test.
-"""
+Exits 0 even when a target is missed: this is a measurement, not a test."""
 
 from __future__ import annotations
 
@@ -24,7 +23,7 @@ from typing import Any
 import harness as h
 from sqlalchemy import insert
 
-from asset_catalog import AssetCatalog, open_catalog
+from asset_catalog import AssetCatalog
 from asset_catalog.sql import SqliteRepository
 
 TENANT, CONV, MIB, WARMUP, ROUNDS, REPEATS = h.TENANT, h.MAIN_CONVERSATION, 2**20, 50, 4, 200
@@ -42,8 +41,7 @@ PHASES = [
 ]
 KINDS, PRAGMAS = ("objects", "assets", "events"), "journal_mode=WAL synchronous=NORMAL"
 PRAGMAS += " busy_timeout=10000 foreign_keys=ON wal_autocheckpoint=4000"  # the library's
-# The floor's table: agent_assets' columns (the blob's key instead of storage_object_id).
-FLOOR = (
+FLOOR = (  # the floor's table: agent_assets' columns, the blob's key for storage_object_id
     "id VARCHAR(36) PRIMARY KEY, tenant_id VARCHAR(255) NOT NULL, key VARCHAR(1024) NOT NULL, "
     "asset_type VARCHAR(16) NOT NULL, source_tool VARCHAR(32) NOT NULL, conversation_id "
     "VARCHAR(255), tool_call_id VARCHAR(255), filename VARCHAR(1024) NOT NULL, mime_type "
@@ -51,10 +49,6 @@ FLOOR = (
     "INTEGER, height INTEGER, metadata JSON NOT NULL, created_at BIGINT NOT NULL, updated_at "
     "BIGINT NOT NULL"
 )
-
-
-def catalog_at(work: Path, name: str) -> AssetCatalog:
-    return open_catalog(f"sqlite:///{work}/{name}.db", f"file://{work}/{name}", secret=h.SECRET)
 
 
 class Raw:
@@ -101,12 +95,7 @@ class Raw:
         oid, call, now = str(uuid.uuid4()), f"{self.mode}-call-{i}", time.time_ns() // 1000
         data = self.images[i % 16]
         key, size = f"image_generation:{call}", len(data)
-        obj: dict[str, Any] = {
-            "id": oid,
-            "tenant_id": TENANT,
-            "key": f"tbench/{oid}",
-            "metadata": "{}",
-        }
+        obj: h.Row = {"id": oid, "tenant_id": TENANT, "key": f"tbench/{oid}", "metadata": "{}"}
         obj |= {"filename": f"image-{oid[:13]}.png", "mime_type": "image/png", "created_at": now}
         if self.mode != "floor":
             self.db.execute(self.find, (TENANT, key)).fetchone()
@@ -122,11 +111,7 @@ class Raw:
         if self.mode == "floor":
             return self.commit(("floor", asset))
         details = json.dumps({"size_bytes": size, "sha256": obj["sha256"]})
-        event: dict[str, Any] = {
-            "id": str(uuid.uuid4()),
-            "tenant_id": TENANT,
-            "asset_id": asset["id"],
-        }
+        event: h.Row = {"id": str(uuid.uuid4()), "tenant_id": TENANT, "asset_id": asset["id"]}
         event |= {"event": "created", "at": now, "details": details}
         stored: tuple[str, Any] = ("update", (size, obj["sha256"], oid))
         if self.mode == "one_commit":
@@ -144,10 +129,9 @@ def phase_breakdown(catalog: AssetCatalog, ingest: Any, count: int) -> list[tupl
 
         def wrapper(*args: Any, _m: Any = method, _label: str = label, **kwargs: Any) -> Any:
             t0 = time.perf_counter_ns()
-            try:
-                return _m(*args, **kwargs)
-            finally:
-                spent[_label] += time.perf_counter_ns() - t0
+            result = _m(*args, **kwargs)
+            spent[_label] += time.perf_counter_ns() - t0
+            return result
 
         setattr(owners[owner], name, wrapper)
     total = sum(h.measure(ingest, count, warmup=0).ns) / count / 1e6
@@ -159,15 +143,10 @@ def phase_breakdown(catalog: AssetCatalog, ingest: Any, count: int) -> list[tupl
 
 
 def bench_ingest(work: Path, items: int) -> tuple[dict[str, h.Stats], list[tuple[str, float]]]:
-    images, catalog = h.png_pool(), catalog_at(work, "ingest")
-    raws = {mode: Raw(work, mode, images) for mode in ("floor", "protocol", "one_commit")}
-
-    def library(i: int) -> None:
-        image, conversation = images[i % 16], f"conv-{i % 8}"
-        catalog.ingest_image(TENANT, image, tool_call_id=f"c{i}", conversation_id=conversation)
-
-    batches = {"library": h.timed(library)}
-    batches |= {mode: h.timed(raw.ingest) for mode, raw in raws.items()}
+    catalog = h.sqlite_catalog(work, "ingest")
+    raws = {mode: Raw(work, mode, h.png_pool()) for mode in ("floor", "protocol", "one_commit")}
+    library = h.ingest_call(catalog, TENANT)
+    batches = {"library": h.timed(library)} | {m: h.timed(raw.ingest) for m, raw in raws.items()}
     stats = h.interleaved(batches, ROUNDS, items // ROUNDS, WARMUP)
     assert h.count_assets(catalog, TENANT) == WARMUP + len(stats["library"].ns)  # nothing lost
     phases = phase_breakdown(catalog, lambda i: library(10**6 + i), min(items // ROUNDS, 500))
@@ -178,7 +157,7 @@ def bench_ingest(work: Path, items: int) -> tuple[dict[str, h.Stats], list[tuple
 
 
 def bench_list(work: Path, rows: int, page: int) -> dict[str, Any]:
-    catalog = catalog_at(work, "list")
+    catalog = h.sqlite_catalog(work, "list")
     repository, start = h.sql_repository(catalog), time.perf_counter()
     data = h.dataset(repeat(TENANT), rows, span_s=1.5 * rows)
     with repository.engine.begin() as conn:  # SQLAlchemy Core executemany, 5,000 rows a batch
@@ -196,9 +175,9 @@ def bench_list(work: Path, rows: int, page: int) -> dict[str, Any]:
     return {"rows": rows, "load_s": load_s, "queries": queries}
 
 
-def memory_child(work: str, mib: int) -> dict[str, Any]:
+def memory_child(work: Path, mib: int) -> dict[str, Any]:
     """In a fresh process: peak RSS growth, then peak traced memory, of a streamed ingest."""
-    catalog, block = catalog_at(Path(work), "memory"), os.urandom(MIB)
+    catalog, block = h.sqlite_catalog(work, "memory"), os.urandom(MIB)
 
     def ingest(file_id: str, count: int = mib, data: bytes = block) -> None:
         chunks = (data for _ in range(count))
@@ -225,7 +204,7 @@ def memory_child(work: str, mib: int) -> dict[str, Any]:
 
 
 def targets(stats: dict[str, h.Stats], _: Any, lst: dict[str, Any], mem: Any) -> list[Any]:
-    ingest = h.median_ratio(stats["library"], stats["floor"])
+    ingest = stats["library"].median_ratio(stats["floor"])
     first, deep = lst["queries"][:2]
     depth, worst = deep.stats.p50 / first.stats.p50, max(mem["traced"], mem["growth"])
     memory = f"peak extra memory, {mem['mib']} MiB stream (max of traced, RSS)"
@@ -238,8 +217,8 @@ def targets(stats: dict[str, h.Stats], _: Any, lst: dict[str, Any], mem: Any) ->
 
 def report(run: h.Run, figures: tuple[Any, ...]) -> list[str]:
     stats, phases, lst, mem = figures
-    ratio = {name: h.median_ratio(stats[name], stats["floor"]) for name in stats}
-    per_round = ", ".join(f"{r:.2f}" for r in h.ratios(stats["library"], stats["floor"]))
+    ratio = {name: stats[name].median_ratio(stats["floor"]) for name in stats}
+    per_round = ", ".join(f"{r:.2f}" for r in stats["library"].ratios(stats["floor"]))
     q, items, lists = lst["queries"], len(stats["library"].ns), []
     for first, deep in (q[0], q[1]), (q[2], q[3]):
         one, far = first.stats, deep.stats
@@ -252,50 +231,39 @@ def report(run: h.Run, figures: tuple[Any, ...]) -> list[str]:
         ("throughput", f"{mem['rate']:.0f} MiB/s"),
     ]
     verdicts = [(*row[:3], "**PASS**" if row[3] else "**FAIL**") for row in targets(*figures)]
-    return [
-        *run.header("Benchmarks"),
+    return h.page(
+        run.header("Benchmarks"),
         "## Targets",
-        "",
-        *h.table("measure | target | measured | result", verdicts, left=4),
+        h.table("measure | target | measured | result", verdicts, left=4),
         f"## Ingest: {items} images of 64 KiB (PNG), SQLite + local files",
-        "",
-        *h.table(
+        h.table(
             "series | items/s | p50 latency | p99 latency",
             [(label, *stats[name].cells()) for name, label in SERIES.items()],
         ),
         f"Library / floor throughput per round: {per_round}; median **{ratio['library']:.2f}**.",
-        "",
         f"Protocol / floor (the library's statements in raw sqlite3): {ratio['protocol']:.2f}; "
         f"one-commit protocol / floor: {ratio['one_commit']:.2f} (medians over rounds).",
-        "",
         "Where one library ingest spends its time (mean per item; a separate pass after the "
         "timed rounds, wrapping the repository and storage calls):",
-        "",
-        *h.table("phase | mean", [(label, h.ms(value)) for label, value in phases]),
+        h.table("phase | mean", [(label, h.ms(value)) for label, value in phases]),
         f"## List: {lst['rows']:,} assets in one tenant, 50 per page",
-        "",
-        *h.table(
+        h.table(
             "query | page 1 (median) | deep page (median) | page 1 p99 | deep p99 | deep / page 1",
             lists,
         ),
         f"Bulk load of the rows (SQLAlchemy Core executemany): {lst['load_s']:.1f} s. The "
         "conversation filter is reported, not a target.",
-        "",
         f"## Memory: `ingest_container_file` of a {mem['mib']} MiB stream in 1 MiB chunks",
-        "",
-        *h.table("measure | value", memory),
+        h.table("measure | value", memory),
         f"Sizes: {WARMUP} warm-up items per ingest series, then {ROUNDS} rounds of "
         f"{items // ROUNDS}; {REPEATS} timings of each list query.",
-    ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = h.options(__doc__)
     parser.add_argument("--items", type=int, help="ingest items (default 2000, --quick 300)")
     args = parser.parse_args(argv)
-    if args.child:
-        print(json.dumps(memory_child(**json.loads(args.child))))
-        return 0
     items = args.items or (300 if args.quick else 2000)
     rows, page, mib = (20_000, 200, 64) if args.quick else (100_000, 1000, 512)
     with h.Run(args, "run") as run:
@@ -304,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"list: loading {rows:,} rows, timing page 1 and page {page} ...", flush=True)
         lst = bench_list(run.work, rows, page)
         print(f"memory: streaming {mib} MiB in a subprocess ...", flush=True)
-        figures = (stats, phases, lst, h.in_subprocess(__file__, work=str(run.work), mib=mib))
+        figures = (stats, phases, lst, h.in_subprocess(memory_child, run.work, mib))
         run.report(report(run, figures))
     for name, target, value, ok in targets(*figures):
         print(f"{'PASS' if ok else 'FAIL':4}  {name}: {value} (target {target})")

@@ -2,14 +2,12 @@
 
 Two catalogs on SQLite, local files and S3 (moto's server on 127.0.0.1): ``presign`` and
 ``presign_many`` URLs/s against the signing step alone, ``UrlSigner.verify`` and
-``open_signed``, and ``ingest_image`` into S3 against local files in interleaved rounds.
-"""
+``open_signed``, and ``ingest_image`` into S3 against local files in interleaved rounds."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import socket
 import sys
 import time
 from collections import Counter
@@ -18,13 +16,14 @@ from typing import Any
 
 import harness as h
 
-from asset_catalog import AssetCatalog, open_catalog
+from asset_catalog import AssetCatalog
 from asset_catalog.storage import FsspecStorage
 
 BUCKET, REGION, KEY, TENANT = "bench-bucket", "us-east-1", "testing", h.TENANT  # moto takes any key
 BATCH, EXPIRES, WARMUP, ROUNDS = 100, 900, 20, 4
 DISPOSITION = 'inline; filename="image.png"'
 RESPONSE = {"ResponseContentDisposition": DISPOSITION, "ResponseContentType": "image/png"}
+RATE = "{:,.0f}"  # URLs/s and tokens/s in the tables
 SIZES = {  # full, --quick
     "ingest items": (800, 160),
     "presign calls": (3000, 600),
@@ -42,13 +41,11 @@ def moto_server() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # an access-log line per request
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        host, port = server.get_host_and_port()  # the port the system chose
+        yield f"http://{host}:{port}"
     finally:
         server.stop()
 
@@ -62,18 +59,11 @@ def boto3_client(endpoint: str) -> Any:
 
 def bench_ingest(catalogs: dict[str, AssetCatalog], items: int) -> tuple[Any, dict[str, list[str]]]:
     """Interleaved rounds of ``ingest_image`` into each catalog; the ids, for presigning."""
-    images, ids = h.png_pool(), {name: list[str]() for name in catalogs}
+    ids = {name: list[str]() for name in catalogs}
 
     def series(name: str) -> h.Batch:
-        ingest = catalogs[name].ingest_image
-
-        def one(i: int) -> None:
-            conv = f"conv-{i % 8}"
-            ids[name].append(
-                ingest(TENANT, images[i % 16], conversation_id=conv, tool_call_id=f"c{i}").id
-            )
-
-        return h.timed(one)
+        ingest = h.ingest_call(catalogs[name], TENANT)
+        return h.timed(lambda i: ids[name].append(ingest(i).id))
 
     batches = {name: series(name) for name in catalogs}
     return h.interleaved(batches, ROUNDS, items // ROUNDS, WARMUP), ids
@@ -103,7 +93,7 @@ def bench_floors(
     storage, repository = s3.storage, s3.repository
     assert isinstance(storage, FsspecStorage)
     keys = [key for _, key in repository.get_assets_with_keys(TENANT, ids[:BATCH])]
-    paths = [f"{storage.root}/{key}" for key in keys]
+    paths, data = [f"{storage.root}/{key}" for key in keys], h.png_of_size()
     signer, client, exp = local.signer, boto3_client(endpoint), int(time.time()) + EXPIRES
 
     def token(i: int) -> None:  # the payload presign signs
@@ -124,9 +114,8 @@ def bench_floors(
     def boto3_put(i: int) -> None:
         client.put_object(Bucket=BUCKET, Key=f"floor/boto3-{i}.png", Body=data)
 
-    data, signs, uploads = h.png_of_size(), (token, s3fs_sign, boto3_sign), (s3fs_put, boto3_put)
-    timed = [(call, calls) for call in signs] + [(call, puts) for call in uploads]
-    return {call.__name__: h.measure(call, count) for call, count in timed}
+    counts = {token: calls, s3fs_sign: calls, boto3_sign: calls, s3fs_put: puts, boto3_put: puts}
+    return {call.__name__: h.measure(call, count) for call, count in counts.items()}
 
 
 def bench_tokens(catalog: AssetCatalog, ids: list[str], n: int, opens: int) -> dict[str, h.Stats]:
@@ -161,13 +150,13 @@ def report(run: h.Run, f: dict[str, Any]) -> list[str]:
         (f"{whole}, stream closed unread", f["open_signed"]),
     ]
     ingests = [
-        ("local files (`file://`)", ingest["local"]),
-        ("S3 (moto on loopback)", ingest["s3"]),
-        ("floor: s3fs `pipe_file` of 64 KiB alone (PUTs/s)", f["s3fs_put"]),
-        ("floor: boto3 `put_object` of 64 KiB alone (PUTs/s)", f["boto3_put"]),
+        ("local files (`file://`)", *ingest["local"].cells()),
+        ("S3 (moto on loopback)", *ingest["s3"].cells()),
+        ("floor: s3fs `pipe_file` of 64 KiB alone (PUTs/s)", *f["s3fs_put"].cells()),
+        ("floor: boto3 `put_object` of 64 KiB alone (PUTs/s)", *f["boto3_put"].cells()),
     ]
-    per_round = ", ".join(f"{r:.2f}" for r in h.ratios(ingest["s3"], ingest["local"]))
-    ratio = h.median_ratio(ingest["s3"], ingest["local"])
+    per_round = ", ".join(f"{r:.2f}" for r in ingest["s3"].ratios(ingest["local"]))
+    ratio = ingest["s3"].median_ratio(ingest["local"])
     native = (
         f"The S3 catalog returned native URLs (`PresignedUrl.kind == 'native'`, {f['style']}), "
         "signed by s3fs's `fs.sign`."
@@ -176,75 +165,54 @@ def report(run: h.Run, f: dict[str, Any]) -> list[str]:
         "S3 rows measure the catalog's own signer, and the s3fs `fs.sign` floor is the native "
         "baseline."
     )
+    sizes = ", ".join(f"{name} {pair[run.quick]}" for name, pair in SIZES.items())
     dists = ["s3fs", "aiobotocore", "botocore", "boto3", "moto"]
-    return [
-        *run.header("Benchmarks: presigned URLs and S3 ingest", dists),
+    return h.page(
+        run.header("Benchmarks: presigned URLs and S3 ingest", dists),
         "**S3 here is moto's server** on 127.0.0.1, an in-process Python emulator sharing the "
         "CPUs with the client, not AWS. Presigning makes no request, so presign figures carry "
         "over; S3 ingest figures do not.",
-        "",
         "## Presign throughput",
-        "",
-        *h.table(
+        h.table(
             "series | URLs per call | URLs/s | p50 per call | p99 per call",
-            [(label, n, *stats.cells("{:,.0f}")) for label, n, stats in rows],
+            [(label, n, *stats.cells(RATE)) for label, n, stats in rows],
         ),
         native,
-        "",
         "## Catalog tokens: verifying",
-        "",
-        *h.table(
-            "series | tokens/s | p50 | p99", [(label, *x.cells("{:,.0f}")) for label, x in tokens]
-        ),
+        h.table("series | tokens/s | p50 | p99", [(label, *x.cells(RATE)) for label, x in tokens]),
         f"## Ingest: {len(ingest['s3'].ns)} images of 64 KiB (PNG) per series, SQLite database",
-        "",
-        *h.table(
-            "storage | items/s | p50 latency | p99 latency",
-            [(label, *x.cells()) for label, x in ingests],
-        ),
+        h.table("storage | items/s | p50 latency | p99 latency", ingests),
         f"S3 / local throughput per round: {per_round}; median **{ratio:.2f}**.",
-        "",
-        "Sizes: "
-        + ", ".join(f"{name} {pair[run.quick]}" for name, pair in SIZES.items())
-        + f"; {WARMUP} warm-up calls before each series.",
-        "",
+        f"Sizes: {sizes}; {WARMUP} warm-up calls before each series.",
         f"Derived: {BATCH} s3fs `fs.sign` calls at the floor's p50 take "
         f"{BATCH * f['s3fs_sign'].p50:.1f} ms of the {s3_many.p50:.1f} ms (p50) of an S3 "
         f"`presign_many` of {BATCH}; a bare `put_object` takes {f['boto3_put'].p50:.1f} ms of the "
         f"{ingest['s3'].p50:.1f} ms (p50) of an S3 ingest.",
-    ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = h.options(__doc__).parse_args(argv)
     n = {name: pair[args.quick] for name, pair in SIZES.items()}
-    catalogs: dict[str, AssetCatalog] = {}
     with h.Run(args, "presign") as run, moto_server() as endpoint:
         boto3_client(endpoint).create_bucket(Bucket=BUCKET)
         s3_options: dict[str, Any] = {"key": KEY, "secret": KEY}
         s3_options["client_kwargs"] = {"endpoint_url": endpoint, "region_name": REGION}
-        try:
-            urls = {"local": f"file://{run.work}/blobs", "s3": f"s3://{BUCKET}/prefix"}
-            for name, url in urls.items():
-                options = s3_options if name == "s3" else None
-                database = f"sqlite:///{run.work}/{name}.db"
-                catalogs[name] = open_catalog(
-                    database, url, secret=h.SECRET, storage_options=options
-                )
-            local, s3 = catalogs["local"], catalogs["s3"]
-            print(f"moto at {endpoint}; ingest: {n['ingest items']} items per catalog", flush=True)
-            ingest, ids = bench_ingest(catalogs, n["ingest items"])
-            print("presign: catalog signer and S3, floors, tokens ...", flush=True)
-            f: dict[str, Any] = {"ingest": ingest}
-            for name, catalog in catalogs.items():
-                f[name] = bench_presign(catalog, ids[name], n["presign calls"], n["batches"])
-            url = s3.presign(TENANT, ids["s3"][0]).url
-            f["style"] = "SigV4" if "X-Amz-Signature" in url else "SigV2"
-            f |= bench_floors(local, s3, ids["s3"], endpoint, n["floor calls"], n["PUT calls"])
-            f |= bench_tokens(local, ids["local"], n["verify calls"], n["open_signed calls"])
-        finally:
-            for catalog in catalogs.values():
-                catalog.close()
+        local = h.sqlite_catalog(run.work, "local")
+        s3 = h.sqlite_catalog(run.work, "s3", f"s3://{BUCKET}/prefix", storage_options=s3_options)
+        catalogs = {"local": local, "s3": s3}
+        for catalog in catalogs.values():
+            run.callback(catalog.close)
+        print(f"moto at {endpoint}; ingest: {n['ingest items']} items per catalog", flush=True)
+        ingest, ids = bench_ingest(catalogs, n["ingest items"])
+        print("presign: catalog signer and S3, floors, tokens ...", flush=True)
+        f: dict[str, Any] = {"ingest": ingest}
+        for name, catalog in catalogs.items():
+            f[name] = bench_presign(catalog, ids[name], n["presign calls"], n["batches"])
+        url = s3.presign(TENANT, ids["s3"][0]).url
+        f["style"] = "SigV4" if "X-Amz-Signature" in url else "SigV2"
+        f |= bench_floors(local, s3, ids["s3"], endpoint, n["floor calls"], n["PUT calls"])
+        f |= bench_tokens(local, ids["local"], n["verify calls"], n["open_signed calls"])
         run.report(report(run, f))
     return 0
 

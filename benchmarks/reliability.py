@@ -1,12 +1,10 @@
 """verify() and purge() on 100,000 assets, and what durable=True costs; figures for
 docs/benchmarks-reliability.md. Each ``verify()`` runs in a fresh subprocess, on the healthy
-catalog and after planting damage; exits 1 unless it reports exactly the planted damage.
-"""
+catalog and after planting damage; exits 1 unless it reports exactly the planted damage."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import resource
 import sys
 import time
@@ -16,7 +14,7 @@ from typing import Any
 
 import harness as h
 
-from asset_catalog import AssetCatalog, FindingKind, open_catalog
+from asset_catalog import AssetCatalog, FindingKind
 
 TENANTS, DAMAGE = 20, 25  # damage: of each kind
 VERIFY_COLUMNS = (
@@ -29,14 +27,9 @@ RUNS = {
 }
 
 
-def catalog_at(work: Path, name: str = "catalog", durable: bool = False) -> AssetCatalog:
-    database, blobs = f"sqlite:///{work}/{name}.db", f"file://{work}/{name}-blobs"
-    return open_catalog(database, blobs, secret=h.SECRET, durable=durable)
-
-
 def build(work: Path, assets: int) -> dict[str, float]:
     """``assets`` small CSV files over TENANTS tenants and 1,000 conversations."""
-    catalog, start, total = catalog_at(work), time.perf_counter(), 0
+    catalog, start, total = h.sqlite_catalog(work), time.perf_counter(), 0
     for i in range(assets):
         content = f"id,{i}\nvalue,{i * 7919}\n".encode() * 8
         total += len(content)
@@ -49,9 +42,9 @@ def build(work: Path, assets: int) -> dict[str, float]:
     return {"seconds": time.perf_counter() - start, "mean_bytes": total / assets}
 
 
-def verify_child(work: str, checksums: bool, trace: bool) -> dict[str, Any]:
+def verify_child(work: Path, checksums: bool, trace: bool) -> dict[str, Any]:
     """In a fresh process: one ``verify()``, timed, or traced for its peak memory."""
-    catalog, base_rss = catalog_at(Path(work)), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    catalog, base_rss = h.sqlite_catalog(work), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if trace:
         tracemalloc.start()
     start = time.perf_counter()
@@ -66,7 +59,7 @@ def verify_child(work: str, checksums: bool, trace: bool) -> dict[str, Any]:
 
 def plant_damage(work: Path) -> dict[str, int]:
     """Damage the catalog behind its back, DAMAGE times per kind."""
-    catalog = catalog_at(work)
+    catalog = h.sqlite_catalog(work)
     storage = catalog.storage
     keys = [key for _, key in zip(range(3 * DAMAGE), storage.iter_keys(), strict=False)]
     for key in keys[:DAMAGE]:
@@ -83,7 +76,7 @@ def plant_damage(work: Path) -> dict[str, int]:
 
 
 def measure_purge(work: Path) -> dict[str, Any]:
-    catalog, now = catalog_at(work), dt.datetime.now(dt.UTC)
+    catalog, now = h.sqlite_catalog(work), dt.datetime.now(dt.UTC)
     catalog.clock = lambda: now
     start = time.perf_counter()
     # Conversation c only has assets of tenant c % TENANTS: 100 of them hold 10% of the assets.
@@ -102,8 +95,8 @@ def measure_purge(work: Path) -> dict[str, Any]:
 
 def measure_durable(work: Path, items: int) -> dict[str, h.Stats]:
     """``ingest_image`` of 64 KiB PNGs, the default against durable=True, interleaved rounds."""
-    images = h.png_pool()
-    catalogs = {mode: catalog_at(work, mode, mode == "durable") for mode in ("default", "durable")}
+    images, modes = h.png_pool(), ("default", "durable")
+    catalogs = {mode: h.sqlite_catalog(work, mode, durable=mode == "durable") for mode in modes}
 
     def series(catalog: AssetCatalog) -> h.Batch:
         return h.timed(lambda i: catalog.ingest_image("t", images[i % 16], tool_call_id=f"c{i}"))
@@ -131,40 +124,32 @@ def report(run: h.Run, results: dict[str, Any]) -> list[str]:
         "default": "default (`synchronous=NORMAL`, no fsync)",
         "durable": "`durable=True` (`synchronous=FULL`, blob + directory fsync)",
     }
-    return [
-        *run.header("Benchmarks: reliability — verify(), purge() and durable ingest"),
+    return h.page(
+        run.header("Benchmarks: reliability — verify(), purge() and durable ingest"),
         f"Catalog: {results['assets']:,} assets (files of {build['mean_bytes']:.0f} bytes on "
         f"average) over {TENANTS} tenants, SQLite + local files, built with "
         f"`ingest_container_file` in {build['seconds']:.0f} s.",
-        "",
         "## verify()",
-        "",
         "Each run in a fresh process: time from a run without tracing; peak traced memory "
         "(tracemalloc) and RSS growth from a second, traced run.",
-        "",
-        *h.table(VERIFY_COLUMNS, verify_rows),
+        h.table(VERIFY_COLUMNS, verify_rows),
         f"Planted: {planted}. Found: {found} ({verdict}). The largest storage directory (one "
         f"tenant's day) holds {results['assets'] // TENANTS:,} files.",
-        "",
         "## purge()",
-        "",
         f"`delete_conversation` of {purge['deleted']:,} assets took {purge['delete_s']:.1f} s; "
         f"`purge(30 days)` 31 days later removed {purged.assets_purged:,} assets and "
         f"{purged.objects_purged:,} object rows in {purge['purge_s']:.2f} s "
         f"({purged.assets_purged / purge['purge_s']:,.0f} assets/s); a second run purged "
         f"{purge['again'][0]} / {purge['again'][1]}.",
-        "",
         "## What `durable=True` costs",
-        "",
         f"`ingest_image` of 64 KiB PNGs, {len(durable['default'].ns):,} per mode in 4 "
         "interleaved rounds, fresh SQLite files and blob directories:",
-        "",
-        *h.table(
+        h.table(
             "mode | items/s | p50 | p99",
             [(modes[m], *durable[m].cells("{:,.0f}", 2)) for m in modes],
         ),
         f"Durable / default throughput: {ratio:.2f}.",
-    ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,9 +157,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assets", type=int, help="catalog size (default 100,000, --quick 5,000)")
     parser.add_argument("--durable-items", type=int, help="per mode (default 2,000, --quick 400)")
     args = parser.parse_args(argv)
-    if args.child:
-        print(json.dumps(verify_child(**json.loads(args.child))))
-        return 0
     assets = args.assets or (5_000 if args.quick else 100_000)
     with h.Run(args, "verify") as run:
         results: dict[str, Any] = {"assets": assets}
@@ -184,8 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             if key == "damaged":
                 results["planted"] = plant_damage(run.work)
             for suffix, trace in (("", False), ("_traced", True)):
-                child = {"work": str(run.work), "checksums": checksums, "trace": trace}
-                results[key + suffix] = h.in_subprocess(__file__, **child)
+                results[key + suffix] = h.in_subprocess(verify_child, run.work, checksums, trace)
             print(key, results[key], flush=True)
         healthy = not results["healthy"]["counts"] and not results["sizes"]["counts"]
         results["exact"] = healthy and results["damaged"]["counts"] == results["planted"]
