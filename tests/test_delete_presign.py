@@ -214,7 +214,8 @@ class TestPresign:
         assert token_of(url.url).count(".") == 2
 
     def test_expires_at(self, catalog: AssetCatalog) -> None:
-        """expires_at is now plus expires_in (to the second), timezone-aware."""
+        """Without a URL window, expires_at is now plus expires_in (to the second),
+        timezone-aware."""
         asset = container_file(catalog)
         url = catalog.presign("t1", asset.id, expires_in=900)
         expected = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=900)
@@ -223,6 +224,43 @@ class TestPresign:
         url = catalog.presign("t1", asset.id, expires_in=120)
         assert url.expires_at == T0 + dt.timedelta(seconds=120)
         assert url.expires_at.tzinfo is not None
+
+    def test_urls_repeat_within_their_window(self, catalog: AssetCatalog) -> None:
+        """With a window (300 s), expires_at is rounded up to a multiple of it: the same URL
+        within the window, recorded once per caller; another disposition or window gets
+        another URL (the URL names no caller: the audit trail does)."""
+        asset = container_file(catalog)
+        clock = ManualClock(T0.replace(minute=0, second=10))
+        catalog.clock = clock
+        first = catalog.presign("t1", asset.id, expires_in=120, actor="u1", window=300)
+        assert first.expires_at == T0.replace(minute=5, second=0)
+        clock.now += dt.timedelta(seconds=100)
+        again = catalog.presign("t1", asset.id, expires_in=120, actor="u1", window=300)
+        assert again.url == first.url
+        other = catalog.presign("t1", asset.id, expires_in=120, actor="u2", window=300)
+        inline = catalog.presign(
+            "t1", asset.id, expires_in=120, actor="u1", disposition="inline", window=300
+        )
+        clock.now += dt.timedelta(seconds=200)
+        later = catalog.presign("t1", asset.id, expires_in=120, actor="u1", window=300)
+        assert other.url == first.url
+        assert len({first.url, inline.url, later.url}) == 3
+        issued = [e for e in catalog.events("t1", asset.id) if e.event == "url_issued"]
+        assert [(e.actor, e.details["expires_at"]) for e in issued] == [
+            ("u1", int(first.expires_at.timestamp())),
+            ("u2", int(first.expires_at.timestamp())),
+            ("u1", int(first.expires_at.timestamp())),
+            ("u1", int(later.expires_at.timestamp())),
+        ]
+
+    def test_a_window_never_passes_the_longest_lifetime(self, catalog: AssetCatalog) -> None:
+        """At MAX_EXPIRES_IN, rounding up would pass seven days: it rounds down instead."""
+        asset = container_file(catalog)
+        catalog.clock = ManualClock(T0.replace(minute=0, second=10))
+        url = catalog.presign("t1", asset.id, expires_in=7 * 24 * 3600, window=300)
+        lifetime = (url.expires_at - catalog.clock()).total_seconds()
+        assert 7 * 24 * 3600 - 300 < lifetime <= 7 * 24 * 3600
+        assert url.expires_at.timestamp() % 300 == 0
 
     def test_url_issued_event(self, catalog: AssetCatalog) -> None:
         """presign records a ``url_issued`` event with its actor."""

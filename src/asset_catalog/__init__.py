@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._async import AsyncAssetCatalog, LoopBridge, open_async_catalog
 from ._catalog import AssetCatalog
+from ._json import to_json
 from ._limits import (
     DEFAULT_MAX_BYTES,
     MAX_EXPIRES_IN,
@@ -124,4 +125,5 @@ __all__ = [
     "__version__",
     "open_async_catalog",
     "open_catalog",
+    "to_json",
 ]

@@ -72,6 +72,12 @@ def _positive_int(value: object) -> int:
     return value
 
 
+def _window(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 3600:
+        raise InvalidInput("window", "must be whole seconds from 0 to 3600")
+    return value
+
+
 def _collaborator(kind: type[Any], field: str) -> Callable[[Any, Any, Any], None]:
     def check(_instance: Any, _attribute: Any, value: Any) -> None:
         if not isinstance(value, kind):
@@ -469,13 +475,16 @@ class AssetCatalog:
         expires_in: int = 900,
         disposition: Literal["inline", "attachment"] | None = None,
         actor: str | None = None,
+        window: int = 0,
     ) -> PresignedUrl:
         """A time-limited download URL for one asset (audited as ``url_issued``).
 
         The storage's native presigning is used where it exists (S3); otherwise the URL
         carries the catalog's signed token, to be served by a host route that calls
         :meth:`open_signed`. Active content (HTML, SVG, JavaScript ...) is always an
-        ``attachment``.
+        ``attachment``. With a ``window`` (seconds, up to 3600) the expiry is rounded up to a
+        multiple of it: the same asset, disposition and caller get the same URL throughout
+        a window (a browser can cache what it fetched), recorded as one ``url_issued``.
         """
         tenant = host_id(tenant_id, "tenant_id")
         return downloads.presign(
@@ -485,6 +494,7 @@ class AssetCatalog:
             expires_in=expiry(expires_in),
             requested=checked_disposition(disposition),
             actor=optional_host_id(actor, "actor"),
+            window=_window(window),
         )
 
     def presign_many(
@@ -495,12 +505,14 @@ class AssetCatalog:
         expires_in: int = 900,
         disposition: Literal["inline", "attachment"] | None = None,
         actor: str | None = None,
+        window: int = 0,
     ) -> PresignBatch:
         """Download URLs for up to 100 assets with one repository query (thumbnail grids).
 
         Every id gets one answer: a URL in ``urls``; or ``missing`` when it is not a live
         asset of the tenant; or ``unsupported`` when the storage failed to sign it natively
         (the rest of the batch is still answered). More than 100 ids is ``InvalidInput``.
+        ``window`` as for :meth:`presign`.
         """
         tenant = host_id(tenant_id, "tenant_id")
         ids = id_list(asset_ids, "asset_ids", limit=MAX_PRESIGN_BATCH)
@@ -511,16 +523,21 @@ class AssetCatalog:
             expires_in=expiry(expires_in),
             requested=checked_disposition(disposition),
             actor=optional_host_id(actor, "actor"),
+            window=_window(window),
         )
 
-    def open_signed(self, token: str, *, actor: str | None = None) -> Download:
+    def open_signed(self, token: str, *, actor: str | None = None, audit: bool = True) -> Download:
         """Serve a catalog-signed download: verify the token, then return the asset, an open
         stream of its bytes (close it) and the response headers to send.
 
         Raises :class:`BadSignature` / :class:`SignatureExpired` for a token to refuse and
-        :class:`AssetNotFound` when the asset is gone. Audited as ``downloaded``.
+        :class:`AssetNotFound` when the asset is gone. Audited as ``downloaded``, unless
+        ``audit`` is false: a HEAD, a revalidation answered 304 or a later piece of a ranged
+        download is not another download.
         """
-        return downloads.open_signed(self, token, optional_host_id(actor, "actor"))
+        return downloads.open_signed(
+            self, token, optional_host_id(actor, "actor"), audit=bool(audit)
+        )
 
     # -- repair ---------------------------------------------------------------------------
 

@@ -203,7 +203,9 @@ class AssetRepository(Protocol):
     def add_events(self, events: Sequence[AssetEvent]) -> None:
         """Append audit events about live assets, in one transaction that holds the assets
         against a concurrent delete; raises ``AssetNotFound`` (recording nothing) if one of
-        them is no longer live, so no event ever follows an asset's ``deleted`` event."""
+        them is no longer live, so no event ever follows an asset's ``deleted`` event. An
+        event whose id is already stored is skipped, not stored twice (the catalog gives a
+        repeated ``url_issued`` event the same id)."""
 
     def purge_deleted(
         self, before: dt.datetime, limit: int, purged: PurgedEvent

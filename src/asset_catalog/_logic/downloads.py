@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from .._content.filenames import content_disposition
 from .._inputs import host_id, plausible_id
+from .._limits import MAX_EXPIRES_IN
 from .._models import Asset, AssetEvent, Download, ObjectStatus, PresignBatch, PresignedUrl
 from ..exceptions import AssetNotFound, InvalidInput, StorageError
 from . import events
@@ -24,6 +25,7 @@ def presign(
     expires_in: int,
     requested: Disposition | None,
     actor: str | None,
+    window: int = 0,
 ) -> PresignedUrl:
     """One URL for a live asset of the tenant, audited as ``url_issued``."""
     asset: Asset | None = None
@@ -37,7 +39,9 @@ def presign(
         asset = ctx.repository.get_asset(tenant_id, asset_id)
     if asset is None:
         raise AssetNotFound(str(asset_id))
-    url, event = _issue(ctx, asset, key, expires_in=expires_in, requested=requested, actor=actor)
+    url, event = _issue(
+        ctx, asset, key, expires_in=expires_in, requested=requested, actor=actor, window=window
+    )
     ctx.repository.add_events([event])
     return url
 
@@ -50,6 +54,7 @@ def presign_many(
     expires_in: int,
     requested: Disposition | None,
     actor: str | None,
+    window: int = 0,
 ) -> PresignBatch:
     """A URL per live asset among ``asset_ids``, read with one repository query."""
     while True:
@@ -63,7 +68,13 @@ def presign_many(
             asset, key = found[asset_id]
             try:
                 urls[asset_id], event = _issue(
-                    ctx, asset, key, expires_in=expires_in, requested=requested, actor=actor
+                    ctx,
+                    asset,
+                    key,
+                    expires_in=expires_in,
+                    requested=requested,
+                    actor=actor,
+                    window=window,
                 )
             except StorageError:
                 unsupported.append(asset_id)
@@ -101,18 +112,20 @@ def _issue(
     expires_in: int,
     requested: Disposition | None,
     actor: str | None,
+    window: int,
 ) -> tuple[PresignedUrl, AssetEvent]:
     """One URL for ``asset``, natively signed when ``key`` (its blob's key, read with the
     asset) is known, else a catalog token; and its ``url_issued`` event. No query here."""
     now = ctx.clock()
     disposition = choose_disposition(asset.mime_type, requested)
-    expires_at = int(now.timestamp()) + expires_in
+    issued = int(now.timestamp())
+    expires_at = window_expiry(issued, expires_in, window)
     expiry = dt.datetime.fromtimestamp(expires_at, dt.UTC)
     native: str | None = None
     if key is not None and ctx.storage.can_sign:
         native = ctx.storage.sign(
             key,
-            expires_in=expires_in,
+            expires_in=expires_at - issued,
             filename=asset.filename,
             content_type=asset.mime_type,
             disposition=content_disposition(asset.filename, disposition),
@@ -137,6 +150,20 @@ def _issue(
     return url, event
 
 
+def window_expiry(issued: int, expires_in: int, window: int) -> int:
+    """When a URL issued at ``issued`` (Unix seconds) for ``expires_in`` seconds expires:
+    rounded up to a multiple of ``window``, so the same asset, disposition and caller get the
+    same URL (and one audit event) throughout a window, and a browser can cache what it
+    fetched. Rounded down instead where up would pass the longest lifetime allowed."""
+    exact = issued + expires_in
+    if window <= 0:
+        return exact
+    up = -(-exact // window) * window
+    if up - issued <= MAX_EXPIRES_IN:
+        return up
+    return max(exact // window * window, issued + 1)
+
+
 def _plausible_tenant(tenant: str) -> bool:
     try:
         host_id(tenant, "tenant_id")
@@ -145,8 +172,9 @@ def _plausible_tenant(tenant: str) -> bool:
     return True
 
 
-def open_signed(ctx: Context, token: str, actor: str | None) -> Download:
-    """Verify a catalog token and open the asset's bytes, audited as ``downloaded``."""
+def open_signed(ctx: Context, token: str, actor: str | None, *, audit: bool = True) -> Download:
+    """Verify a catalog token and open the asset's bytes, audited as ``downloaded`` unless
+    ``audit`` is false (a HEAD, a revalidation, a later piece of a ranged download)."""
     payload = ctx.signer.verify("download", token, now=ctx.clock().timestamp())
     tenant, asset_id, disposition = payload.get("t"), payload.get("a"), payload.get("d")
     if (
@@ -166,7 +194,8 @@ def open_signed(ctx: Context, token: str, actor: str | None) -> Download:
         raise AssetNotFound(asset_id)
     stream = ctx.storage.open(obj.key)
     try:
-        repository.add_events([events.downloaded(tenant, asset_id, ctx.clock(), actor)])
+        if audit:
+            repository.add_events([events.downloaded(tenant, asset_id, ctx.clock(), actor)])
     except BaseException:
         stream.close()
         raise

@@ -11,6 +11,8 @@ The trail of an asset is ordered by time, and nothing follows its ``deleted`` ev
 from __future__ import annotations
 
 import datetime as dt
+import json
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +30,7 @@ __all__ = [
 ]
 
 _ONE_MICROSECOND = dt.timedelta(microseconds=1)
+_URL_EVENTS = uuid.UUID("6f1d3c0e-3a8b-5c1f-9d2e-8a4b7c6d5e40")  # names url_issued events
 
 
 def after(at: dt.datetime, latest: dt.datetime | None) -> dt.datetime:
@@ -90,10 +93,22 @@ def url_issued(
     expires_at: int,
     disposition: str,
 ) -> AssetEvent:
-    """A download URL for the asset was handed out."""
+    """A download URL for the asset was handed out.
+
+    Its id is derived from who got access to what until when (tenant, asset, actor, kind,
+    disposition, expiry), so the same URL issued again within its window (a gallery shown
+    twice) is recorded once: repositories store an event id only once.
+    """
     details = {"kind": kind, "expires_at": expires_at, "disposition": disposition}
-    return _event(
-        EventKind.URL_ISSUED, asset.tenant_id, asset.id, at=at, actor=actor, details=details
+    name = json.dumps([asset.tenant_id, asset.id, actor, kind, disposition, expires_at])
+    return AssetEvent(
+        id=str(uuid.uuid5(_URL_EVENTS, name)),
+        tenant_id=asset.tenant_id,
+        asset_id=asset.id,
+        event=EventKind.URL_ISSUED,
+        at=at,
+        actor=actor,
+        details=details,
     )
 
 

@@ -250,8 +250,8 @@ class SqlRepository:
     # -- changes whose events the catalog builds -----------------------------------------
 
     def add_events(self, events: Sequence[AssetEvent]) -> None:
-        """Append events about live assets; :class:`AssetNotFound` (and nothing recorded) if
-        one of them is not live (any more).
+        """Append events about live assets (an event id already stored is skipped);
+        :class:`AssetNotFound` (and nothing recorded) if one of them is not live (any more).
 
         The check and the insert are one transaction that holds the assets against a
         concurrent delete, so no ``url_issued`` or ``downloaded`` event is ever recorded
@@ -260,7 +260,7 @@ class SqlRepository:
         if not events:
             return
         sql = self._sql
-        rows = [sql.insert_event.params(event_values(ev)) for ev in events]
+        rows = [sql.insert_event_once.params(event_values(ev)) for ev in events]
         by_tenant: dict[str, set[str]] = {}
         for ev in events:
             by_tenant.setdefault(ev.tenant_id, set()).add(ev.asset_id)
@@ -276,7 +276,7 @@ class SqlRepository:
                 live = {row[0] for row in cursor.fetchall()}
                 if live != ids:
                     raise AssetNotFound(min(ids - live))
-            cursor.executemany(sql.insert_event.sql, rows)
+            cursor.executemany(sql.insert_event_once.sql, rows)
 
         self._db.driver(work, write=True)
 

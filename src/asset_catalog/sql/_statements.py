@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine, Select, and_, bindparam, exists, false, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from .._models import ObjectStatus
@@ -122,6 +123,14 @@ def purge_candidates(tables: Tables, before: dt.datetime, limit: int) -> Select[
     )
 
 
+def _insert_ignoring_duplicates(table: Any, dialect: Any) -> Any:
+    if dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=["id"])
+    if dialect.name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=["id"])
+    return insert(table)
+
+
 class Statements:
     """The fixed statements of the hot paths (ingest, get), compiled once per dialect."""
 
@@ -131,6 +140,9 @@ class Statements:
         self.insert_object = Prepared(insert(o), dialect)
         self.insert_asset = Prepared(insert(a), dialect)
         self.insert_event = Prepared(insert(e), dialect)
+        # An event id is stored once: a url_issued event repeated within its window is the
+        # same event (see _logic/events.py).
+        self.insert_event_once = Prepared(_insert_ignoring_duplicates(e, dialect), dialect)
         live = a.c.deleted_at.is_(None)
         self.asset_by_key = Prepared(
             select(a).where(
