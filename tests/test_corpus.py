@@ -1365,7 +1365,7 @@ def _argument_slots(world: World, field: str) -> dict[str, tuple[Callable[[Any],
     """label -> (call, the field the error must name) for one argument name."""
     catalog = world.catalog
     image_id = world.image_id
-    if field in ("expires_in", "disposition"):
+    if field in ("expires_in", "disposition", "window"):
         return {
             f"presign({field}=)": (
                 lambda v: catalog.presign(TENANT_A, image_id, **{field: v}),
@@ -1540,6 +1540,8 @@ def test_every_argument_category_is_run() -> None:
         "max_findings": "arguments",
         "progress": "arguments",
         "checksums": "none: any value is taken for its truth (bool(checksums)); see test_fuzz",
+        "audit": "none: any value is taken for its truth (bool(audit)); see test_fuzz",
+        "window": "arguments",
     }
     others = {p for _, p in _public_parameters() if not ID_PARAMETER.search(p)}
     assert others - set(covered) == set()

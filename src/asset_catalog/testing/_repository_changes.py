@@ -266,3 +266,17 @@ class ChangeContract:
         assert repository.purge_deleted(cut, 10, remember) == (1, 1)
         assert repository.purge_deleted(cut, 10, remember) == (0, 0)
         assert seen == [attrs.evolve(asset, deleted_at=BASE_TIME, updated_at=BASE_TIME)]
+
+    def test_an_event_id_is_stored_once(self, repository: AssetRepository) -> None:
+        """add_events skips an event whose id is already stored (a URL issued again within
+        its window is the same event)."""
+        asset = stored(repository)
+        event = AssetEvent(
+            "e-once", asset.tenant_id, asset.id, EventKind.URL_ISSUED, BASE_TIME, "u1", {"n": 1}
+        )
+        repository.add_events([event])
+        repository.add_events([attrs.evolve(event, details={"n": 2}), event])
+        trail = repository.events_for("tenant-a", asset.id)
+        assert [(e.id, e.details) for e in trail if e.event == EventKind.URL_ISSUED] == [
+            ("e-once", {"n": 1})
+        ]
