@@ -134,6 +134,10 @@ class TestList:
             ({"limit": "many"}, "limit"),
             ({"asset_type": "video"}, "asset_type"),
             ({"created_after": "yesterday"}, "created_after"),
+            ({"created_before": "0.5"}, "created_before"),  # not a Unix time either
+            ({"created_before": "2026-12-01T10:00:00"}, "created_before"),  # no time zone
+            ({"mime_prefix": "image/\x12"}, "mime_prefix"),
+            ({"conversation_id": "conv\x01"}, "conversation_id"),
         ],
     )
     def test_bad_queries_are_400_problems(
@@ -141,6 +145,12 @@ class TestList:
     ) -> None:
         """A bad filter, limit or cursor is a 400 problem naming the field."""
         assert_problem(web.get("/assets", params=query), 400, field)
+
+    def test_an_empty_cursor_is_the_first_page(self, web: Web) -> None:
+        """``?cursor=`` (a form's empty field) is the first page, not a malformed cursor."""
+        first = web.get("/assets", params={"cursor": "", "limit": "2"})
+        assert first.status_code == 200, first.text
+        assert first.json() == web.get("/assets", params={"limit": "2"}).json()
 
     def test_a_cursor_of_another_tenant_is_refused(self, web: Web) -> None:
         """A's cursor replayed by B: 400, nothing of A's."""
@@ -200,6 +210,8 @@ class TestDownloadUrls:
         [
             ({"ids": [f"a{n}" for n in range(101)]}, "ids"),
             ({"ids": "one"}, "ids"),
+            ({"ids": [""]}, "ids"),
+            ({"ids": ["a\x00"]}, "ids"),
             ({"ids": [], "expires_in": 0}, "expires_in"),
             ({"ids": [], "disposition": "evil"}, "disposition"),
             ({"ids": [], "tenant_id": "tenant-b"}, "tenant_id"),
@@ -208,6 +220,14 @@ class TestDownloadUrls:
     def test_bad_batches_are_400_problems(self, web: Web, body: Any, field: str) -> None:
         """Too many ids, a wrong type or an unknown field: 400 naming it."""
         assert_problem(web.http.post("/assets/download-urls", json=body, headers=A), 400, field)
+
+    @pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[1, 2]"])
+    def test_a_body_that_is_not_a_json_object_is_a_400_problem(self, web: Web, body: bytes) -> None:
+        """Broken JSON, bytes that are not text, a JSON list: 400 naming the body."""
+        sent = {**A, "Content-Type": "application/json"}
+        response = web.http.post("/assets/download-urls", content=body, headers=sent)
+        assert_problem(response, 400)
+        assert response.json().get("field") in {"body", None}
 
     def test_bad_single_url_arguments(self, web: Web) -> None:
         """expires_in out of range is 400; another tenant's asset 404."""
@@ -302,6 +322,27 @@ class TestDelete:
         assert_problem(web.http.delete("/assets/nope", headers=A), 404)
         assert_problem(web.http.delete(f"/assets/{web.theirs.id}", headers=A), 404)
         assert web.catalog.get("tenant-b", web.theirs.id).id == web.theirs.id
+
+
+class TestMethods:
+    """A method a path has no route for: a 405 problem whose Allow lists every method."""
+
+    @pytest.mark.parametrize(
+        ("method", "path", "expected"),
+        [
+            ("PUT", "/assets/{id}", {"GET", "DELETE"}),
+            ("POST", "/assets/{id}", {"GET", "DELETE"}),
+            ("DELETE", "/assets", {"GET"}),
+            ("PUT", "/assets/download-urls", {"POST"}),  # (Flask adds /assets/{id}'s too)
+        ],
+    )
+    def test_405_lists_what_is_allowed(
+        self, web: Web, method: str, path: str, expected: set[str]
+    ) -> None:
+        response = web.http.request(method, path.format(id=web.csv.id), headers=A)
+        assert_problem(response, 405)
+        allowed = {m.strip() for m in response.headers["allow"].split(",")}
+        assert expected <= allowed <= {"GET", "HEAD", "POST", "DELETE", "OPTIONS"}
 
 
 class TestPage:

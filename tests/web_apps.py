@@ -62,24 +62,30 @@ def _free_socket() -> socket.socket:
 
 
 @contextlib.contextmanager
+def serving_asgi(app: Any) -> Iterator[str]:
+    """An ASGI app on a real uvicorn server on loopback; yields its base URL."""
+    import uvicorn
+
+    sock = _free_socket()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@contextlib.contextmanager
 def serving(adapter: str, catalog: AssetCatalog) -> Iterator[str]:
     """The host app of ``adapter`` on a real HTTP server; yields its base URL."""
     if adapter == "fastapi":
-        import uvicorn
-
-        sock = _free_socket()
-        config = uvicorn.Config(fastapi_app(catalog), log_level="warning", lifespan="off")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        while not server.started:
-            thread.join(0.01)
-        try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-        finally:
-            server.should_exit = True
-            thread.join(10)
-            sock.close()
+        with serving_asgi(fastapi_app(catalog)) as base:
+            yield base
     else:
         from werkzeug.serving import make_server
 

@@ -79,6 +79,17 @@ def problem_for(error: AssetCatalogError) -> Problem:
     return Problem(500, "internal", "Internal error", "the catalog failed")
 
 
+def in_body(error: InvalidInput) -> InvalidInput:
+    """An error of ``presign_many`` named as the request body names its field (``ids``)."""
+    return InvalidInput("ids", error.message) if error.field == "asset_ids" else error
+
+
+def method_not_allowed(method: str, allowed: list[str]) -> Problem:
+    """A method the path has no route for (the response's ``Allow`` lists ``allowed``)."""
+    detail = f"{method} is not allowed here; allowed: {', '.join(allowed)}"
+    return Problem(405, "method-not-allowed", "Method not allowed", detail)
+
+
 def forbidden(detail: str) -> Problem:
     """A refused action (a delete the host does not allow)."""
     return Problem(403, "forbidden", "Forbidden", detail)

@@ -19,14 +19,18 @@ deleting. Errors are RFC 9457 problem details. See docs/web.md.
 # run time, and they name dependencies local to assets_router().
 
 import datetime as dt
+import re
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 try:
     from fastapi import APIRouter, Body, Depends, Query, Request, Response
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
     from fastapi.routing import APIRoute
+    from pydantic import BeforeValidator
+    from starlette.exceptions import HTTPException
+    from starlette.types import Receive, Scope, Send
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
     from ..exceptions import MissingDependency
 
@@ -34,11 +38,18 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
 
 from .._async import AsyncAssetCatalog
 from .._catalog import AssetCatalog
-from .._limits import MAX_EXPIRES_IN, MAX_HOST_ID_LENGTH, MAX_LIST_LIMIT
+from .._limits import MAX_EXPIRES_IN, MAX_LIST_LIMIT
 from .._web.downloads import audited_by_request, plan
 from .._web.page import PAGE_CSP, index_html, page_file
-from .._web.problems import MEDIA_TYPE, Problem, forbidden, problem_for
-from ..exceptions import AssetCatalogError, AssetNotFound
+from .._web.problems import (
+    MEDIA_TYPE,
+    Problem,
+    forbidden,
+    in_body,
+    method_not_allowed,
+    problem_for,
+)
+from ..exceptions import AssetCatalogError, AssetNotFound, InvalidInput
 from ._models import (
     AssetOut,
     DownloadUrlOut,
@@ -46,17 +57,21 @@ from ._models import (
     DownloadUrlsOut,
     EventOut,
     EventsOut,
+    HostId,
     PageOut,
     ProblemOut,
 )
 
 __all__ = [
+    "PROBLEM_HANDLERS",
+    "PROBLEM_RESPONSES",
     "AssetOut",
     "DownloadUrlOut",
     "DownloadUrlsIn",
     "DownloadUrlsOut",
     "EventOut",
     "EventsOut",
+    "HostId",
     "PageOut",
     "ProblemOut",
     "assets_router",
@@ -65,11 +80,25 @@ __all__ = [
 
 #: What every route may answer besides success (``4XX`` keeps FastAPI's 422 out: invalid
 #: requests are 400 problems here).
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    "4XX": {"model": ProblemOut, "description": "A problem with the request (RFC 9457)"},
-    503: {"model": ProblemOut, "description": "The storage or the database is unavailable"},
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_PROBLEM_CONTENT = {MEDIA_TYPE: {"schema": ProblemOut.model_json_schema()}}
+#: The problem responses of the catalog's routes, for a host's own routes' ``responses=``.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"description": "A problem with the request (RFC 9457)", "content": _PROBLEM_CONTENT},
+    503: {"description": "The storage or database is unavailable", "content": _PROBLEM_CONTENT},
 }
-Id = Annotated[str, Query(min_length=1, max_length=MAX_HOST_ID_LENGTH)]
+Id = Annotated[HostId, Query()]
+
+
+def _iso_instant(value: object) -> object:
+    """Instants as ISO 8601 text only: pydantic would also take ``0.5`` (a Unix time)."""
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("must be an ISO 8601 date and time (2026-12-01T10:00:00Z)")
+    return value
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]")
+Instant = Annotated[dt.datetime, BeforeValidator(_iso_instant), Query()]
 
 
 def problem_response(problem: Problem) -> JSONResponse:
@@ -77,16 +106,57 @@ def problem_response(problem: Problem) -> JSONResponse:
     return JSONResponse(problem.body(), status_code=problem.status, media_type=MEDIA_TYPE)
 
 
+_LOCATIONS = ("query", "body", "path", "header")
+
+
 def _validation_problem(exc: RequestValidationError) -> Problem:
     errors = exc.errors()
     first = errors[0] if errors else {}
-    location = [str(part) for part in first.get("loc", ()) if part not in ("query", "body")]
-    field = ".".join(location) or None
+    where = first.get("loc", ())
+    location = [str(p) for p in where if p not in _LOCATIONS and not isinstance(p, int)]
+    field = ".".join(location) or ("body" if "body" in where else None)
     return Problem(400, "invalid-input", "Invalid input", str(first.get("msg", exc)), field)
 
 
+async def _as_problem(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, RequestValidationError):
+        return problem_response(_validation_problem(exc))
+    if isinstance(exc, AssetCatalogError):
+        return problem_response(problem_for(exc))
+    raise exc  # pragma: no cover - registered for those two only
+
+
+#: For a host's own routes: ``FastAPI(exception_handlers=PROBLEM_HANDLERS)`` answers the
+#: catalog's errors and invalid requests as problem details (400, not 422), like the router.
+PROBLEM_HANDLERS: dict[Any, Callable[[Request, Exception], Coroutine[Any, Any, Response]]] = {
+    AssetCatalogError: _as_problem,
+    RequestValidationError: _as_problem,
+}
+
+
 class _ProblemRoute(APIRoute):
-    """A route whose catalog errors and invalid requests are problem details."""
+    """A route whose catalog errors, invalid requests and wrong methods are problem details.
+
+    A 405's ``Allow`` names the methods of every route of the path (Starlette's names only
+    those of the route it tried first); subclassed per router, so ``siblings`` are that
+    router's routes.
+    """
+
+    siblings: ClassVar[list[APIRoute]] = []
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        super().__init__(path, endpoint, **options)
+        self.siblings.append(self)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] in (self.methods or ()):
+            await super().handle(scope, receive, send)
+            return
+        same_path = (r for r in self.siblings if r.path == self.path)
+        allowed = sorted({method for r in same_path for method in r.methods or ()})
+        response = problem_response(method_not_allowed(scope["method"], allowed))
+        response.headers["Allow"] = ", ".join(allowed)
+        await response(scope, receive, send)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
@@ -98,8 +168,18 @@ class _ProblemRoute(APIRoute):
                 return problem_response(problem_for(exc))
             except RequestValidationError as exc:
                 return problem_response(_validation_problem(exc))
+            except HTTPException as exc:  # FastAPI's own: a body that is not JSON
+                if exc.status_code >= 500:  # pragma: no cover - FastAPI raises 4xx only
+                    raise
+                detail = str(exc.detail)
+                return problem_response(Problem(exc.status_code, "bad-request", detail, detail))
 
         return route
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Operation ids a generated client reads well: the route's name (``list_assets``)."""
+    return route.name
 
 
 def _nobody() -> str | None:
@@ -134,18 +214,21 @@ def assets_router(
     Tenant = Annotated[str, Depends(tenant)]
     Caller = Annotated[str | None, Depends(actor)]
     Allowed = Annotated[bool, Depends(can_delete or _anyone)]
-    router = APIRouter(route_class=_ProblemRoute, tags=["assets"])
+    route_class = type("AssetsRoute", (_ProblemRoute,), {"siblings": []})
+    router = APIRouter(
+        route_class=route_class, tags=["assets"], generate_unique_id_function=_operation_id
+    )
 
     def href(request: Request, url: Any) -> str:
         if url.kind == "catalog" and url.token:
-            return str(request.url_for("asset_download", token=url.token))
+            return str(request.url_for("download", token=url.token))
         return str(url.url)
 
     if page:
 
         @router.get("/assets/page", response_class=HTMLResponse, include_in_schema=False)
         async def images_and_files(request: Request) -> HTMLResponse:
-            base = request.url_for("assets_list").path.removesuffix("/assets")
+            base = request.url_for("list_assets").path.removesuffix("/assets")
             return HTMLResponse(
                 index_html(base, conversation_url), headers={"Content-Security-Policy": PAGE_CSP}
             )
@@ -158,17 +241,16 @@ def assets_router(
             text, media_type = found
             return Response(text, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
-    @router.api_route(
-        "/assets/download/{token}",
-        methods=["GET", "HEAD"],
-        name="asset_download",
-        response_class=Response,
-        responses={
-            200: {"description": "The bytes", "content": {"application/octet-stream": {}}},
-            206: {"description": "The bytes of the range asked for"},
-            304: {"description": "Not modified (If-None-Match)"},
-            **PROBLEMS,
-        },
+    served: dict[int | str, dict[str, Any]] = {
+        200: {"description": "The bytes (as their MIME type)", "content": {"*/*": _BINARY}},
+        206: {"description": "The bytes of the range asked for"},
+        304: {"description": "Not modified (If-None-Match)"},
+        **PROBLEM_RESPONSES,
+    }
+
+    @router.get("/assets/download/{token}", response_class=Response, responses=served)
+    @router.head(
+        "/assets/download/{token}", name="download_head", response_class=Response, responses=served
     )
     async def download(token: str, request: Request, caller: Caller) -> Response:
         """A catalog-signed download: streamed, ``ETag`` / ``If-None-Match`` → 304, a single
@@ -194,7 +276,9 @@ def assets_router(
         body = acatalog.aiter_bytes(opened.stream, start=planned.start, length=planned.length)
         return StreamingResponse(body, status_code=planned.status, headers=planned.headers)
 
-    @router.post("/assets/download-urls", response_model=DownloadUrlsOut, responses=PROBLEMS)
+    @router.post(
+        "/assets/download-urls", response_model=DownloadUrlsOut, responses=PROBLEM_RESPONSES
+    )
     async def download_urls(
         request: Request,
         tenant_id: Tenant,
@@ -202,17 +286,20 @@ def assets_router(
         wanted: Annotated[DownloadUrlsIn, Body()],
     ) -> DownloadUrlsOut:
         """Download URLs for up to 100 assets (a thumbnail grid), read with one query."""
-        batch = await acatalog.presign_many(
-            tenant_id,
-            wanted.ids,
-            expires_in=wanted.expires_in,
-            disposition=wanted.disposition,
-            actor=caller,
-            window=url_window,
-        )
+        try:
+            batch = await acatalog.presign_many(
+                tenant_id,
+                wanted.ids,
+                expires_in=wanted.expires_in,
+                disposition=wanted.disposition,
+                actor=caller,
+                window=url_window,
+            )
+        except InvalidInput as exc:
+            raise in_body(exc) from None  # the body's name for them
         return DownloadUrlsOut.of(batch, {i: href(request, u) for i, u in batch.urls.items()})
 
-    @router.get("/assets", response_model=PageOut, name="assets_list", responses=PROBLEMS)
+    @router.get("/assets", response_model=PageOut, responses=PROBLEM_RESPONSES)
     async def list_assets(  # noqa: PLR0917 - one query parameter per filter of list()
         tenant_id: Tenant,
         asset_type: Literal["image", "file"] | None = None,
@@ -225,9 +312,9 @@ def assets_router(
         response_id: Id | None = None,
         tool_call_id: Id | None = None,
         container_id: Id | None = None,
-        mime_prefix: Annotated[str | None, Query(max_length=255)] = None,
-        created_after: dt.datetime | None = None,
-        created_before: dt.datetime | None = None,
+        mime_prefix: Annotated[str | None, Query(max_length=255, pattern=r"^[\x20-\x7e]*$")] = None,
+        created_after: Instant | None = None,
+        created_before: Instant | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT)] = 50,
         cursor: Annotated[str | None, Query(max_length=4096)] = None,
     ) -> PageOut:
@@ -247,23 +334,25 @@ def assets_router(
             created_after=created_after,
             created_before=created_before,
             limit=limit,
-            cursor=cursor,
+            cursor=cursor or None,  # ?cursor= is the first page
         )
         return PageOut.of(page_)
 
-    @router.get("/assets/{asset_id}", response_model=AssetOut, responses=PROBLEMS)
+    @router.get("/assets/{asset_id}", response_model=AssetOut, responses=PROBLEM_RESPONSES)
     async def get_asset(asset_id: str, tenant_id: Tenant) -> AssetOut:
         """One live asset of the tenant (404 for an unknown, deleted or another's id)."""
         return AssetOut.of(await acatalog.get(tenant_id, asset_id))
 
-    @router.get("/assets/{asset_id}/events", response_model=EventsOut, responses=PROBLEMS)
+    @router.get("/assets/{asset_id}/events", response_model=EventsOut, responses=PROBLEM_RESPONSES)
     async def asset_events(asset_id: str, tenant_id: Tenant) -> EventsOut:
         """The audit trail of a live asset, oldest first (404 like ``GET /assets/{id}``)."""
         await acatalog.get(tenant_id, asset_id)
         return EventsOut(items=[EventOut.of(e) for e in await acatalog.events(tenant_id, asset_id)])
 
     @router.get(
-        "/assets/{asset_id}/download-url", response_model=DownloadUrlOut, responses=PROBLEMS
+        "/assets/{asset_id}/download-url",
+        response_model=DownloadUrlOut,
+        responses=PROBLEM_RESPONSES,
     )
     async def download_url(  # noqa: PLR0917 - FastAPI passes parameters by name
         request: Request,
@@ -285,7 +374,7 @@ def assets_router(
         return DownloadUrlOut.of(url, href(request, url))
 
     @router.delete(
-        "/assets/{asset_id}", status_code=204, response_class=Response, responses=PROBLEMS
+        "/assets/{asset_id}", status_code=204, response_class=Response, responses=PROBLEM_RESPONSES
     )
     async def delete_asset(
         asset_id: str, tenant_id: Tenant, caller: Caller, allowed: Allowed

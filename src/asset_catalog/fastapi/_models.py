@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .._json import to_json
-from .._limits import MAX_EXPIRES_IN, MAX_PRESIGN_BATCH
+from .._limits import MAX_EXPIRES_IN, MAX_HOST_ID_LENGTH, MAX_PRESIGN_BATCH
 from .._models import Asset, AssetEvent, Page, PresignBatch, PresignedUrl
 
 __all__ = [
@@ -19,8 +19,18 @@ __all__ = [
     "DownloadUrlsOut",
     "EventOut",
     "EventsOut",
+    "HostId",
     "PageOut",
     "ProblemOut",
+]
+
+#: An id the host chooses (conversation, message, user …) as the catalog takes it: 1 to 255
+#: characters, no control characters. For a host's own routes' parameters too.
+HostId = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=MAX_HOST_ID_LENGTH, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$"
+    ),
 ]
 
 AssetTypeName = Literal["image", "file"]
@@ -109,7 +119,7 @@ class DownloadUrlsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[str] = Field(max_length=MAX_PRESIGN_BATCH)
+    ids: list[HostId] = Field(max_length=MAX_PRESIGN_BATCH)
     expires_in: int = Field(default=900, ge=1, le=MAX_EXPIRES_IN)
     disposition: Literal["inline", "attachment"] | None = None
 

@@ -21,6 +21,7 @@ from typing import IO, Any
 
 try:
     from flask import Blueprint, Response, request, url_for
+    from werkzeug.exceptions import MethodNotAllowed
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
     from ..exceptions import MissingDependency
 
@@ -31,7 +32,14 @@ from .._inputs import CHUNK
 from .._json import to_json
 from .._web.downloads import audited_by_request, plan
 from .._web.page import PAGE_CSP, index_html, page_file
-from .._web.problems import MEDIA_TYPE, Problem, forbidden, problem_for
+from .._web.problems import (
+    MEDIA_TYPE,
+    Problem,
+    forbidden,
+    in_body,
+    method_not_allowed,
+    problem_for,
+)
 from .._web.requests import list_arguments, whole_number
 from ..exceptions import AssetCatalogError, AssetNotFound, InvalidInput
 
@@ -89,6 +97,19 @@ def assets_blueprint(
     @blueprint.errorhandler(AssetCatalogError)
     def catalog_error(error: AssetCatalogError) -> Response:
         return _problem(problem_for(error))
+
+    mounts: list[str] = []
+    blueprint.record(lambda state: mounts.append(f"{state.url_prefix or ''}/assets"))
+
+    @blueprint.app_errorhandler(MethodNotAllowed)
+    def wrong_method(error: MethodNotAllowed) -> Response | MethodNotAllowed:
+        """A 405 under the blueprint is a problem too (Flask routes it before blueprints)."""
+        if not any(request.path.startswith(mount) for mount in mounts):
+            return error  # the host's own routes keep their own answer
+        allowed = sorted(error.valid_methods or ())
+        response = _problem(method_not_allowed(request.method, allowed))
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
 
     def href(url: Any) -> str:
         if url.kind == "catalog" and url.token:
@@ -167,9 +188,7 @@ def assets_blueprint(
                 window=url_window,
             )
         except InvalidInput as exc:
-            if exc.field != "asset_ids":
-                raise
-            raise InvalidInput("ids", exc.message) from None  # the body's name for them
+            raise in_body(exc) from None  # the body's name for them
         return _json(
             {
                 "urls": {i: url_json(u) for i, u in batch.urls.items()},
