@@ -245,12 +245,29 @@ class AsyncAssetCatalog:
         finally:
             await bridge.aclose()
 
-    async def aiter_bytes(self, stream: IO[bytes], chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
-        """The bytes of a stream (``open_signed``'s), read in the worker threads; the stream
-        is closed at the end, or when the iteration stops early."""
+    async def aiter_bytes(
+        self,
+        stream: IO[bytes],
+        chunk_size: int = CHUNK,
+        *,
+        start: int = 0,
+        length: int | None = None,
+    ) -> AsyncIterator[bytes]:
+        """The bytes of a stream (``open_signed``'s), read in the worker threads, from
+        ``start`` for ``length`` bytes (a range; None: to the end); the stream is closed at
+        the end, or when the iteration stops early (a client that went away)."""
         loop = asyncio.get_running_loop()
+        left = length
         try:
-            while chunk := await loop.run_in_executor(self._executor, stream.read, chunk_size):
+            if start:
+                await loop.run_in_executor(self._executor, stream.seek, start)
+            while left is None or left > 0:
+                size = chunk_size if left is None else min(chunk_size, left)
+                chunk = await loop.run_in_executor(self._executor, stream.read, size)
+                if not chunk:
+                    return
+                if left is not None:
+                    left -= len(chunk)
                 yield chunk
         finally:
             await loop.run_in_executor(self._executor, stream.close)

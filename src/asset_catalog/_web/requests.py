@@ -1,0 +1,56 @@
+"""A list request's query string as ``list`` arguments (for adapters that parse it
+themselves; FastAPI declares the same parameters for its OpenAPI document)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from ..exceptions import InvalidInput
+
+__all__ = ["LIST_FILTERS", "list_arguments", "whole_number"]
+
+#: Query parameters of ``GET /assets`` passed to ``list`` as they are (text).
+LIST_FILTERS = (
+    "asset_type",
+    "source_tool",
+    "conversation_id",
+    "message_id",
+    "agent_key",
+    "user_id",
+    "response_id",
+    "tool_call_id",
+    "container_id",
+    "mime_prefix",
+    "cursor",
+)
+
+
+def whole_number(value: str, field: str) -> int:
+    """A query parameter that must be a whole number."""
+    text = value.strip()
+    if not text.lstrip("-").isdigit() or len(text) > 12:
+        raise InvalidInput(field, "must be a whole number")
+    return int(text)
+
+
+def _instant(value: str, field: str) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(field, "must be an ISO 8601 date and time") from None
+    if parsed.tzinfo is None:
+        raise InvalidInput(field, "must say its time zone (e.g. 2026-12-01T10:00:00Z)")
+    return parsed
+
+
+def list_arguments(query: Mapping[str, str]) -> dict[str, Any]:
+    """``list`` keyword arguments from a query string (unknown parameters are ignored)."""
+    arguments: dict[str, Any] = {name: query[name] for name in LIST_FILTERS if query.get(name)}
+    for name in ("created_after", "created_before"):
+        if query.get(name):
+            arguments[name] = _instant(query[name], name)
+    if query.get("limit"):
+        arguments["limit"] = whole_number(query["limit"], "limit")
+    return arguments
