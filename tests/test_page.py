@@ -1,5 +1,6 @@
 """The Images / Files page in a real browser: headless Chromium driven by Playwright, against
-the FastAPI router served by uvicorn on loopback, over a SQLite + local-files catalog.
+each adapter on a real server on loopback (FastAPI's router on uvicorn, Flask's blueprint on
+werkzeug), over a SQLite + local-files catalog.
 
 Skipped without Chromium (``/usr/bin/chromium``), Playwright, FastAPI or uvicorn; failed
 instead in CI. ``ASSET_CATALOG_WRITE_SCREENSHOT=1`` also writes ``docs/page.png``.
@@ -37,6 +38,10 @@ try:
     from fastapi import FastAPI, Header
 except ImportError:  # likewise
     FastAPI = None
+try:
+    import flask
+except ImportError:  # likewise
+    flask = None
 
 pytestmark = pytest.mark.browser
 
@@ -89,11 +94,12 @@ def _gradient_png(width: int, height: int, start: tuple[int, ...], end: tuple[in
 
 
 def _seed(catalog: AssetCatalog, clock: ManualClock) -> dict[str, str]:
-    """Tenant A's six assets (three images, three files, one a day) and tenant B's two, in
-    the same conversation id as some of A's; returns A's ids by filename."""
+    """Tenant A's six assets (three images, three files, each at its own hour of 27 November
+    to 1 December 2026) and tenant B's two, in a conversation id that A uses too; returns A's
+    ids by filename."""
 
-    def on(day: int, hour: int) -> None:
-        clock.now = dt.datetime(2026, 11, day, hour, tzinfo=dt.UTC)
+    def on(day: int, hour: int, month: int = 11) -> None:
+        clock.now = dt.datetime(2026, month, day, hour, tzinfo=dt.UTC)
 
     ids = {}
     on(25, 9)
@@ -120,49 +126,93 @@ def _seed(catalog: AssetCatalog, clock: ManualClock) -> dict[str, str]:
         A, [b"%PDF-1.7\n", b"1 0 obj\n" * 200, b"%%EOF\n"], filename="brief.pdf",
         conversation_id="conv_2", message_id="msg_7", user_id="user_7",
     ).id  # fmt: skip
-    clock.now = dt.datetime(2026, 12, 1, 14, tzinfo=dt.UTC)
+    on(1, 14, month=12)
     ids["logo.png"] = catalog.ingest_image(
         A, _gradient_png(96, 96, (42, 157, 143), (233, 196, 106)), filename="logo.png",
         conversation_id="conv_2", agent_key="designer", tool_call_id="ig_2",
     ).id  # fmt: skip
-    clock.now = dt.datetime(2026, 12, 1, 15, tzinfo=dt.UTC)
+    on(1, 15, month=12)
     ids["notes.txt"] = catalog.ingest_upload(A, b"to do\n" * 300, filename="notes.txt").id
     return ids
 
 
-class LiveServer:
-    """uvicorn serving ``app`` in a thread on a free loopback port. The socket listens
-    before the thread starts, so a request never races the server's start."""
-
-    def __init__(self, app: Any) -> None:
-        import uvicorn
-
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        self._socket.listen(64)
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving: later requests are refused."""
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._socket.close()
-
-
 def tenant(x_tenant: Annotated[str, Header()]) -> str:
-    """The test host's authentication: the tenant is the ``X-Tenant`` header."""
+    """The FastAPI host's authentication: the tenant is the ``X-Tenant`` header."""
     return x_tenant
 
 
 def can_delete(x_can_delete: Annotated[str, Header()] = "yes") -> bool:
-    """The test host's delete policy: refused when ``X-Can-Delete: no``."""
+    """The FastAPI host's delete policy: refused when ``X-Can-Delete: no``."""
     return x_can_delete != "no"
+
+
+def _fastapi_app(catalog: AssetCatalog) -> Any:
+    from asset_catalog.fastapi import assets_router
+
+    app = FastAPI()
+    router = assets_router(
+        catalog, tenant=tenant, can_delete=can_delete, conversation_url=CONVERSATION_URL
+    )
+    app.include_router(router, prefix="/api")
+    return app
+
+
+def _flask_app(catalog: AssetCatalog) -> Any:
+    from flask import Flask, request
+
+    from asset_catalog.flask import assets_blueprint
+
+    app = Flask("asset_catalog_page_test")
+    blueprint = assets_blueprint(
+        catalog,
+        tenant=lambda: request.headers.get("X-Tenant", ""),
+        can_delete=lambda: request.headers.get("X-Can-Delete") != "no",
+        conversation_url=CONVERSATION_URL,
+    )
+    app.register_blueprint(blueprint, url_prefix="/api")
+    return app
+
+
+class LiveServer:
+    """The host app on a real HTTP server in a thread, on a free loopback port: uvicorn for
+    FastAPI, werkzeug's for Flask. Either socket listens before the thread starts, so no
+    request races the server's start."""
+
+    def __init__(self, adapter: str, catalog: AssetCatalog) -> None:
+        if adapter == "fastapi":
+            import uvicorn
+
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(64)
+            config = uvicorn.Config(
+                _fastapi_app(catalog), log_level="warning", lifespan="off", ws="none"
+            )
+            server = uvicorn.Server(config)
+            self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            self._thread = threading.Thread(
+                target=server.run, kwargs={"sockets": [sock]}, daemon=True
+            )
+            self._stopping = [lambda: setattr(server, "should_exit", True)]
+            self._closing = [sock.close]
+        else:
+            from werkzeug.serving import make_server
+
+            wsgi = make_server("127.0.0.1", 0, _flask_app(catalog), threaded=True)
+            self.url = f"http://127.0.0.1:{wsgi.server_port}"
+            self._thread = threading.Thread(target=wsgi.serve_forever, daemon=True)
+            self._stopping = [wsgi.shutdown]
+            self._closing = [wsgi.server_close]
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and close the socket: later requests are refused."""
+        if self._thread.is_alive():
+            for stop in self._stopping:
+                stop()
+            self._thread.join(timeout=10)
+        for close in self._closing:
+            close()
 
 
 @pytest.fixture(scope="module")
@@ -172,8 +222,8 @@ def browser() -> Iterator[Browser]:
         _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     if sync_playwright is None:
         _unavailable("the playwright package is not installed (pip install playwright)")
-    if FastAPI is None:
-        _unavailable("fastapi is not installed (pip install fastapi)")
+    if FastAPI is None or flask is None:
+        _unavailable("fastapi or flask is not installed (pip install fastapi flask)")
     try:
         import uvicorn  # noqa: F401
     except ImportError:
@@ -200,20 +250,14 @@ def seeded(tmp_path: Path) -> Iterator[tuple[AssetCatalog, dict[str, str]]]:
     catalog.close()
 
 
-@pytest.fixture
-def server(seeded: tuple[AssetCatalog, dict[str, str]]) -> Iterator[LiveServer]:
-    """The host: its tenant from an ``X-Tenant`` header (its "auth"), deletes refused when
-    ``X-Can-Delete: no``, the router under ``/api`` with a conversation link template."""
-    from asset_catalog.fastapi import assets_router
-
-    app = FastAPI()
-    app.include_router(
-        assets_router(
-            seeded[0], tenant=tenant, can_delete=can_delete, conversation_url=CONVERSATION_URL
-        ),
-        prefix="/api",
-    )
-    live = LiveServer(app)
+@pytest.fixture(params=["fastapi", "flask"])
+def server(
+    request: pytest.FixtureRequest, seeded: tuple[AssetCatalog, dict[str, str]]
+) -> Iterator[LiveServer]:
+    """The host, on each adapter: its tenant from an ``X-Tenant`` header (its "auth"),
+    deletes refused when ``X-Can-Delete: no``, the API under ``/api`` with a conversation
+    link template."""
+    live = LiveServer(request.param, seeded[0])
     yield live
     live.stop()
 
@@ -242,12 +286,6 @@ def page(browser: Browser, server: LiveServer) -> Iterator[Page]:
 
 def _open(page: Page, query: str = "") -> None:
     page.goto("/api/assets/page" + query)
-
-
-def _names(page: Page, section: str) -> list[str]:
-    if section == "images":
-        return page.locator("#images .card .name").all_inner_texts()
-    return page.locator("#files tbody .name").all_inner_texts()
 
 
 IMAGES = ["logo.png", "chart.png", "moodboard.png"]  # newest first
@@ -437,8 +475,8 @@ def test_a_problem_from_the_api_is_shown(page: Page) -> None:
     page.route(re.compile(r"/api/assets\?.*cursor="), tamper)
     page.get_by_role("button", name="Load more files").click()
     problem = page.locator("#files").get_by_role("alert")
-    expect(problem).to_contain_text("Invalid cursor")
-    expect(problem).to_contain_text("cursor")
+    expect(problem.locator("strong")).to_have_text("Invalid cursor")  # the problem's title
+    expect(problem).to_contain_text("malformed or tampered cursor")  # and its detail
     expect(page.get_by_role("button", name="Load more files")).to_be_enabled()
     page.unroute(re.compile(r"/api/assets\?.*cursor="))
     page.get_by_role("button", name="Load more files").click()
@@ -468,6 +506,7 @@ def test_an_unreachable_server_is_shown(page: Page, server: LiveServer) -> None:
     expect(page.locator("#images .card")).to_have_count(1)
 
 
+@pytest.mark.parametrize("server", ["fastapi"], indirect=True)
 def test_screenshot(page: Page, tmp_path: Path) -> None:
     """The page renders to a screenshot (written to docs/page.png when asked)."""
     _open(page)
