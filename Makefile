@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)  ## ingest, link, list, presign and serve on SQLite + local files
-	$(BIN)/python examples/demo.py
+SERVE  ?= 1
+
+demo: $(STAMP)  ## the walkthrough, then the page at http://127.0.0.1:8000 (SERVE=0: walkthrough only)
+	$(BIN)/python examples/demo.py $(if $(filter 0,$(SERVE)),,--serve)
 
 test: lint typecheck unit  ## ruff, mypy --strict, the whole pytest suite
 
@@ -30,8 +32,8 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-quick: $(STAMP)  ## the tests that need no PostgreSQL or S3 server and are not slow
-	$(BIN)/pytest -m "not postgres and not s3 and not slow"
+quick: $(STAMP)  ## the tests that need no PostgreSQL, S3 server or browser and are not slow
+	$(BIN)/pytest -m "not postgres and not s3 and not slow and not browser"
 
 bench: $(STAMP)  ## benchmarks; figures go to the docs/benchmarks*.md pages
 	$(BIN)/python benchmarks/ingest_list.py --write docs/benchmarks.md

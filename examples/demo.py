@@ -3,20 +3,29 @@
 Run it with ``make demo``. It plays the part of a chat backend whose agents just produced
 two generated images and a Code Interpreter report, then does what the host's routes would:
 link them to the persisted message, list them, issue download URLs and serve one.
+
+With ``--serve`` (what ``make demo`` passes; ``make demo SERVE=0`` leaves it out) it then
+captures two recorded agent turns (OpenAI Responses API results with generated images, a
+Code Interpreter chart and container files, answered by a recording: no network) with
+``asset_catalog.openai``, and serves the FastAPI app with the Images / Files page at
+http://127.0.0.1:8000 until interrupted.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import io
+import json
 import struct
-import sys
 import zlib
 from pathlib import Path
+from typing import Any
 
-from asset_catalog import AssetNotFound, open_catalog
+from asset_catalog import AssetCatalog, AssetNotFound, open_catalog
 
-DATA = Path(sys.argv[1] if len(sys.argv) > 1 else "demo-data")
+RECORDED = Path(__file__).with_name("recorded") / "turns.json"
+TENANT = "tenant-acme"
 
 
 def sample_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
@@ -36,15 +45,8 @@ def sample_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     )
 
 
-def main() -> None:
-    DATA.mkdir(exist_ok=True)
-    catalog = open_catalog(
-        f"sqlite:///{DATA / 'assets.db'}",
-        f"file://{DATA / 'asset-blobs'}",
-        secret="demo-secret-change-me-0123456789",
-        base_url="https://chat.example/assets/download",
-    )
-    tenant = "tenant-acme"
+def walkthrough(catalog: AssetCatalog, tenant: str) -> None:
+    """The catalog's calls, one by one, as a host's code would make them."""
 
     # 1. The agent's image_generation calls return base64 images.
     sunrise = catalog.ingest_image(
@@ -125,8 +127,83 @@ def main() -> None:
 
     # 8. Another tenant sees nothing of this.
     print(f"tenant-other sees {len(catalog.list('tenant-other').items)} assets")
-    print(f"data kept under {DATA.resolve()}")
-    catalog.close()
+
+
+def recorded_openai(recording: dict[str, Any]) -> Any:
+    """A real ``OpenAI`` client whose HTTP is answered by the recording (httpx2's
+    MockTransport): ``responses.create`` by the recorded response of the prompt, container
+    file downloads by the recorded files."""
+    import httpx2
+    import openai
+
+    answers = {turn["prompt"]: turn["response"] for turn in recording["turns"]}
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == "/v1/responses":
+            return httpx2.Response(200, json=answers[json.loads(request.content)["input"]])
+        _, _, _, container_id, _, file_id, _ = request.url.path.split("/")
+        content = recording["container_files"][f"{container_id}/{file_id}"]
+        return httpx2.Response(200, content=content.encode())
+
+    http = httpx2.Client(transport=httpx2.MockTransport(answer))
+    return openai.OpenAI(
+        api_key="sk-recorded", base_url="http://openai.recorded/v1", http_client=http
+    )
+
+
+def capture_recorded_turns(catalog: AssetCatalog, tenant: str) -> None:
+    """What a chat backend does after each agent turn: capture its images and files."""
+    from asset_catalog.openai import ingest_response
+
+    recording = json.loads(RECORDED.read_text())
+    client = recorded_openai(recording)
+    for turn in recording["turns"]:
+        response = client.responses.create(model="gpt-5", input=turn["prompt"])
+        report = ingest_response(
+            catalog, tenant, response, client=client,
+            conversation_id=turn["conversation_id"], message_id=turn["message_id"],
+        )  # fmt: skip
+        names = ", ".join(a.filename for a in report.assets)
+        print(f"captured {turn['conversation_id']} ({response.id}): {names}")
+
+
+def serve(catalog: AssetCatalog, tenant: str, port: int) -> None:
+    """The host app: the catalog's API under /api and its page, for one signed-in tenant."""
+    import uvicorn
+    from fastapi import FastAPI
+    from fastapi.responses import RedirectResponse
+
+    from asset_catalog.fastapi import assets_router
+
+    app = FastAPI(title="asset_catalog demo")
+    router = assets_router(catalog, tenant=lambda: tenant, actor=lambda: "demo-user")
+    app.include_router(router, prefix="/api")
+    app.add_api_route("/", lambda: RedirectResponse("/api/assets/page"), include_in_schema=False)
+    print(f"Images / Files page: http://127.0.0.1:{port}/  (Ctrl+C stops)", flush=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("data", nargs="?", default="demo-data", type=Path)
+    parser.add_argument("--serve", action="store_true", help="capture recorded turns, serve")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    args.data.mkdir(exist_ok=True)
+    catalog = open_catalog(
+        f"sqlite:///{args.data / 'assets.db'}",
+        f"file://{args.data / 'asset-blobs'}",
+        secret="demo-secret-change-me-0123456789",
+        base_url="https://chat.example/assets/download",
+    )
+    try:
+        walkthrough(catalog, TENANT)
+        if args.serve:
+            capture_recorded_turns(catalog, TENANT)
+            serve(catalog, TENANT, args.port)
+    finally:
+        catalog.close()
+    print(f"data kept under {args.data.resolve()}")
 
 
 if __name__ == "__main__":

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
-import threading
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import httpx2
 import openai
@@ -102,70 +98,41 @@ class TestDemo:
             assert "retried tool call ig_001 -> same asset: True" in done.stdout
             assert "served revenue.csv: 34 bytes" in done.stdout
             assert "tenant-other sees 0 assets" in done.stdout
+            assert "Images / Files page" not in done.stdout  # the walkthrough alone
 
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def served(local_catalog: object) -> Iterator[str]:
-    sys.path.insert(0, str(ROOT / "examples"))
-    try:
-        from wsgi_app import AssetRoutes
-    finally:
-        sys.path.remove(str(ROOT / "examples"))
-    server = make_server("127.0.0.1", 0, AssetRoutes(local_catalog), handler_class=_QuietHandler)  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-
-
-def _call(
-    url: str, method: str = "GET", tenant: str | None = "t1"
-) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, method=method)
-    if tenant:
-        request.add_header("X-Tenant", tenant)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
-
-
-class TestWsgiExample:
-    """The integration example serves the catalog over real HTTP."""
-
-    def test_list_presign_download_delete(self, served: str, local_catalog: object) -> None:
-        """A browser-style client lists, gets a URL, downloads with safe headers, deletes."""
-        from asset_catalog import AssetCatalog
-
-        assert isinstance(local_catalog, AssetCatalog)
-        local_catalog._signer._base_url = f"{served}/assets/download"  # the app's own origin
-        page = b"<html><script>alert(1)</script></html>"
-        html = local_catalog.ingest_container_file(
-            "t1", page, container_id="c", file_id="f", filename="page.html"
+    def test_demo_serves_the_captured_turns_until_interrupted(self, tmp_path: Path) -> None:
+        """``--serve`` (``make demo``): the recorded turns are captured, the page and the API
+        serve them at the printed URL, and Ctrl+C stops it cleanly."""
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        command = [sys.executable, str(ROOT / "examples" / "demo.py"), str(tmp_path / "data")]
+        demo = subprocess.Popen(
+            [*command, "--serve", "--port", str(port)], stdout=subprocess.PIPE, text=True
         )
-        status, _, body = _call(f"{served}/api/assets")
-        assert status == 200
-        assert [item["id"] for item in json.loads(body)["items"]] == [html.id]
-
-        status, _, body = _call(f"{served}/api/assets/{html.id}/url", method="POST")
-        assert status == 200
-        url = json.loads(body)["url"]
-        status, headers, content = _call(url, tenant=None)
-        assert status == 200
-        assert content == page
-        assert headers["Content-Type"] == "text/html"
-        assert headers["Content-Disposition"].startswith("attachment;")
-        assert headers["X-Content-Type-Options"] == "nosniff"
-
-        assert _call(url[:-3] + "AAA", tenant=None)[0] == 403
-        assert _call(f"{served}/api/assets/{html.id}", tenant="t2")[0] == 404
-        assert _call(f"{served}/api/assets?cursor=forged")[0] == 400
-        assert _call(f"{served}/api/assets/{html.id}", method="DELETE")[0] == 204
-        assert _call(url, tenant=None)[0] == 404
+        try:
+            assert demo.stdout is not None
+            printed = []
+            for line in iter(demo.stdout.readline, ""):  # until the URL (or an early exit)
+                printed.append(line)
+                if line.startswith("Images / Files page"):
+                    break
+            assert any(line.startswith("captured conv_finance") for line in printed), printed
+            base = f"http://127.0.0.1:{port}"
+            assert printed[-1].strip().startswith(f"Images / Files page: {base}/")
+            with httpx2.Client(base_url=base, timeout=10) as http:
+                page = http.get("/", follow_redirects=True)
+                assert page.status_code == 200
+                assert "Images and files" in page.text
+                items = http.get("/api/assets", params={"conversation_id": "conv_finance"}).json()
+                names = sorted(a["filename"] for a in items["items"])
+                assert names[-2:] == ["revenue.csv", "summary.md"]
+                assert (
+                    len(http.get("/api/assets", params={"asset_type": "image"}).json()["items"])
+                    == 5
+                )
+        finally:
+            demo.send_signal(signal.SIGINT)
+            rest, _ = demo.communicate(timeout=30)
+        assert demo.returncode == 0
+        assert "data kept under" in rest

@@ -16,6 +16,8 @@ from importlib.metadata import PackageNotFoundError, version
 from ._async import AsyncAssetCatalog, LoopBridge, open_async_catalog
 from ._catalog import AssetCatalog
 from ._json import to_json
+from ._web.problems import to_problem
+from ._web.requests import list_arguments
 from ._limits import (
     DEFAULT_MAX_BYTES,
     MAX_EXPIRES_IN,
@@ -123,7 +125,9 @@ __all__ = [
     "VerifyProgress",
     "VerifyReport",
     "__version__",
+    "list_arguments",
     "open_async_catalog",
     "open_catalog",
     "to_json",
+    "to_problem",
 ]

@@ -21,7 +21,7 @@ from ..exceptions import (
     UnsupportedOperation,
 )
 
-__all__ = ["MEDIA_TYPE", "Problem", "problem_for"]
+__all__ = ["MEDIA_TYPE", "Problem", "problem_for", "to_problem"]
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -77,6 +77,13 @@ def problem_for(error: AssetCatalogError) -> Problem:
             field = error.field if isinstance(error, InvalidInput) else None
             return Problem(status, slug, title, str(error), field)
     return Problem(500, "internal", "Internal error", "the catalog failed")
+
+
+def to_problem(error: AssetCatalogError) -> dict[str, Any]:
+    """A catalog error as RFC 9457 problem details, for a host on any framework: ``type``,
+    ``title``, ``status``, ``detail`` (and ``field``), to send as ``application/problem+json``
+    with that ``status``. Outages say what failed, never a key or a host name."""
+    return problem_for(error).body()
 
 
 def in_body(error: InvalidInput) -> InvalidInput:

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..exceptions import InvalidInput
 
-__all__ = ["LIST_FILTERS", "list_arguments", "whole_number"]
+__all__ = ["LIST_FILTERS", "instant", "list_arguments", "whole_number"]
 
 #: Query parameters of ``GET /assets`` passed to ``list`` as they are (text).
 LIST_FILTERS = (
@@ -35,7 +35,8 @@ def whole_number(value: str, field: str) -> int:
     return int(text)
 
 
-def _instant(value: str, field: str) -> dt.datetime:
+def instant(value: str, field: str) -> dt.datetime:
+    """An ISO 8601 date and time that says its time zone."""
     try:
         parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
@@ -46,11 +47,13 @@ def _instant(value: str, field: str) -> dt.datetime:
 
 
 def list_arguments(query: Mapping[str, str]) -> dict[str, Any]:
-    """``list`` keyword arguments from a query string (unknown parameters are ignored)."""
+    """``list`` keyword arguments from a query string's parameters (``request.GET``,
+    ``request.args``): every filter, ``limit`` and ``cursor``; empty and unknown parameters
+    are ignored, and a bad value is an ``InvalidInput`` naming it."""
     arguments: dict[str, Any] = {name: query[name] for name in LIST_FILTERS if query.get(name)}
     for name in ("created_after", "created_before"):
         if query.get(name):
-            arguments[name] = _instant(query[name], name)
+            arguments[name] = instant(query[name], name)
     if query.get("limit"):
         arguments["limit"] = whole_number(query["limit"], "limit")
     return arguments

@@ -18,8 +18,6 @@ deleting. Errors are RFC 9457 problem details. See docs/web.md.
 # No ``from __future__ import annotations`` here: FastAPI reads the routes' annotations at
 # run time, and they name dependencies local to assets_router().
 
-import datetime as dt
-import re
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -28,7 +26,6 @@ try:
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
     from fastapi.routing import APIRoute
-    from pydantic import BeforeValidator
     from starlette.exceptions import HTTPException
     from starlette.types import Receive, Scope, Send
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
@@ -49,6 +46,7 @@ from .._web.problems import (
     method_not_allowed,
     problem_for,
 )
+from .._web.requests import instant
 from ..exceptions import AssetCatalogError, AssetNotFound, InvalidInput
 from ._models import (
     AssetOut,
@@ -90,15 +88,9 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 Id = Annotated[HostId, Query()]
 
 
-def _iso_instant(value: object) -> object:
-    """Instants as ISO 8601 text only: pydantic would also take ``0.5`` (a Unix time)."""
-    if isinstance(value, str) and not _ISO_DATE.match(value):
-        raise ValueError("must be an ISO 8601 date and time (2026-12-01T10:00:00Z)")
-    return value
-
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]")
-Instant = Annotated[dt.datetime, BeforeValidator(_iso_instant), Query()]
+#: An instant in the query: parsed like the other adapters do (ISO 8601 with a time zone;
+#: pydantic's datetime would also take ``0.5`` as a Unix time).
+Instant = Annotated[str, Query(json_schema_extra={"format": "date-time"})]
 
 
 def problem_response(problem: Problem) -> JSONResponse:
@@ -331,8 +323,8 @@ def assets_router(
             tool_call_id=tool_call_id,
             container_id=container_id,
             mime_prefix=mime_prefix,
-            created_after=created_after,
-            created_before=created_before,
+            created_after=instant(created_after, "created_after") if created_after else None,
+            created_before=instant(created_before, "created_before") if created_before else None,
             limit=limit,
             cursor=cursor or None,  # ?cursor= is the first page
         )
