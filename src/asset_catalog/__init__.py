@@ -16,8 +16,6 @@ from importlib.metadata import PackageNotFoundError, version
 from ._async import AsyncAssetCatalog, LoopBridge, open_async_catalog
 from ._catalog import AssetCatalog
 from ._json import to_json
-from ._web.problems import to_problem
-from ._web.requests import list_arguments
 from ._limits import (
     DEFAULT_MAX_BYTES,
     MAX_EXPIRES_IN,
@@ -50,6 +48,8 @@ from ._models import (
 )
 from ._open import open_catalog
 from ._signing import UrlSigner
+from ._web.problems import to_problem
+from ._web.requests import list_arguments
 from .exceptions import (
     AssetCatalogError,
     AssetNotFound,

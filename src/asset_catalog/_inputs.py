@@ -9,7 +9,6 @@ import math
 import re
 import threading
 import time
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
@@ -48,6 +47,8 @@ CHUNK = 1024 * 1024
 
 E = TypeVar("E", bound=StrEnum)
 
+#: Unicode's categories Cc (control) and Cs (surrogate), as one character class.
+_CONTROL_OR_SURROGATE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _DATA_URL = re.compile(r"^data:[\w.+/-]*(?:;[\w=.+-]+)*;base64,", re.IGNORECASE)
 
 
@@ -59,7 +60,7 @@ def host_id(value: object, field: str) -> str:
         raise InvalidInput(field, "must not be empty")
     if len(value) > MAX_HOST_ID_LENGTH:
         raise InvalidInput(field, f"must be at most {MAX_HOST_ID_LENGTH} characters")
-    if any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in value):
+    if _CONTROL_OR_SURROGATE.search(value):
         raise InvalidInput(field, "must not contain control characters")
     return value
 
