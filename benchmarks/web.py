@@ -1,0 +1,98 @@
+"""Requests/s and p50/p99 through the FastAPI adapter; figures for docs/benchmarks-web.md.
+
+uvicorn (its own process: the client does not share its GIL) serves SQLite + local files
+with 2,000 images. One keep-alive client asks, in interleaved rounds, ``GET /api/assets``
+(50 per page) and ``POST /api/assets/download-urls`` (50 ids) of ``assets_router``, and the
+same catalog calls in bare FastAPI routes returning ``to_json`` (what the adapter adds:
+validation, response models, problems, the async bridge)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import harness as h
+import httpx2
+
+ROWS, IDS = 2_000, 50
+
+
+def serve(work: Path, port: int) -> None:  # the server process
+    import uvicorn
+    from fastapi import FastAPI
+
+    from asset_catalog import to_json
+    from asset_catalog.fastapi import assets_router
+
+    catalog, app = h.sqlite_catalog(work), FastAPI()
+    app.include_router(assets_router(catalog, tenant=lambda: h.TENANT), prefix="/api")
+    app.get("/bare/assets")(lambda: to_json(catalog.list(h.TENANT, limit=50)))
+
+    @app.post("/bare/download-urls")
+    def bare_urls(body: dict[str, list[str]]) -> Any:
+        return to_json(catalog.presign_many(h.TENANT, body["ids"], window=300))
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+def measure(run: h.Run, rounds: int, per_round: int) -> dict[str, h.Stats]:
+    catalog = h.sqlite_catalog(run.work)
+    ingest = h.ingest_call(catalog, h.TENANT)
+    ids = [ingest(i).id for i in range(ROWS)][-IDS:]
+    catalog.close()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = multiprocessing.get_context("spawn").Process(target=serve, args=(run.work, port))
+    server.start()
+    run.callback(server.terminate)
+    http = run.enter_context(httpx2.Client(base_url=f"http://127.0.0.1:{port}", timeout=30))
+    for _ in range(600):  # until the server answers
+        try:
+            if http.get("/bare/assets").is_success:
+                break
+        except httpx2.TransportError:
+            time.sleep(0.1)
+
+    def call(method: str, path: str, **kw: Any) -> h.Batch:
+        return h.timed(lambda _: http.request(method, path, **kw).raise_for_status())
+
+    grid = {"json": {"ids": ids}}
+    series = {
+        "GET /api/assets (router)": call("GET", "/api/assets", params={"limit": 50}),
+        "GET, bare route": call("GET", "/bare/assets"),
+        "POST /api/assets/download-urls (router)": call(
+            "POST", "/api/assets/download-urls", **grid
+        ),
+        "POST, bare route": call("POST", "/bare/download-urls", **grid),
+    }
+    return h.interleaved(series, rounds, per_round, 50)
+
+
+def report(run: h.Run, stats: dict[str, h.Stats], rounds: int) -> list[str]:
+    names = list(stats)
+    get, post = (stats[a].median_ratio(stats[b]) for a, b in (names[:2], names[2:]))
+    return h.page(
+        run.header("Benchmarks: the web adapter (FastAPI)", ("fastapi", "uvicorn")),
+        f"SQLite + local files, {ROWS:,} images of one tenant; one keep-alive client, "
+        f"{rounds} interleaved rounds. Requests/s over the run, latencies per request:",
+        h.table("request | requests/s | p50 | p99", [(n, *stats[n].cells()) for n in names]),
+        f"The router's throughput is {get:.2f}x the bare route's for the list and "
+        f"{post:.2f}x for the URLs (medians of the per-round ratios).",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = h.options(__doc__).parse_args(argv)
+    rounds, per_round = (4, 100) if args.quick else (10, 300)
+    with h.Run(args, "web") as run:
+        run.report(report(run, measure(run, rounds, per_round), rounds))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
