@@ -146,6 +146,14 @@ class TestList:
         """A bad filter, limit or cursor is a 400 problem naming the field."""
         assert_problem(web.get("/assets", params=query), 400, field)
 
+    @pytest.mark.parametrize(
+        "field",
+        ["asset_type", "conversation_id", "agent_key", "limit", "created_after", "created_before"],
+    )
+    def test_an_empty_filter_is_a_400_problem(self, web: Web, field: str) -> None:
+        """``?created_before=`` is not a date (the OpenAPI document says so): 400, naming it."""
+        assert_problem(web.get("/assets", params={field: ""}), 400, field)
+
     def test_an_empty_cursor_is_the_first_page(self, web: Web) -> None:
         """``?cursor=`` (a form's empty field) is the first page, not a malformed cursor."""
         first = web.get("/assets", params={"cursor": "", "limit": "2"})

@@ -48,12 +48,14 @@ def instant(value: str, field: str) -> dt.datetime:
 
 def list_arguments(query: Mapping[str, str]) -> dict[str, Any]:
     """``list`` keyword arguments from a query string's parameters (``request.GET``,
-    ``request.args``): every filter, ``limit`` and ``cursor``; empty and unknown parameters
-    are ignored, and a bad value is an ``InvalidInput`` naming it."""
-    arguments: dict[str, Any] = {name: query[name] for name in LIST_FILTERS if query.get(name)}
+    ``request.args``): every filter, ``limit`` and ``cursor``. Unknown parameters are
+    ignored; a bad value, an empty one included, is an ``InvalidInput`` naming it (as the
+    OpenAPI document of the FastAPI router says), except ``cursor=``: the first page."""
+    arguments: dict[str, Any] = {name: query[name] for name in LIST_FILTERS if name in query}
     for name in ("created_after", "created_before"):
-        if query.get(name):
+        if name in query:
             arguments[name] = instant(query[name], name)
-    if query.get("limit"):
+    if "limit" in query:
         arguments["limit"] = whole_number(query["limit"], "limit")
+    arguments["cursor"] = arguments.get("cursor") or None
     return arguments

@@ -73,7 +73,6 @@ __all__ = [
     "PageOut",
     "ProblemOut",
     "assets_router",
-    "problem_response",
 ]
 
 #: What every route may answer besides success (``4XX`` keeps FastAPI's 422 out: invalid
@@ -85,15 +84,15 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {"description": "A problem with the request (RFC 9457)", "content": _PROBLEM_CONTENT},
     503: {"description": "The storage or database is unavailable", "content": _PROBLEM_CONTENT},
 }
-Id = Annotated[HostId, Query()]
+_IdQuery = Annotated[HostId, Query()]
 
 
 #: An instant in the query: parsed like the other adapters do (ISO 8601 with a time zone;
 #: pydantic's datetime would also take ``0.5`` as a Unix time).
-Instant = Annotated[str, Query(json_schema_extra={"format": "date-time"})]
+_InstantQuery = Annotated[str, Query(json_schema_extra={"format": "date-time"})]
 
 
-def problem_response(problem: Problem) -> JSONResponse:
+def _problem_response(problem: Problem) -> JSONResponse:
     """A problem as an ``application/problem+json`` response."""
     return JSONResponse(problem.body(), status_code=problem.status, media_type=MEDIA_TYPE)
 
@@ -112,9 +111,9 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
 
 async def _as_problem(request: Request, exc: Exception) -> Response:
     if isinstance(exc, RequestValidationError):
-        return problem_response(_validation_problem(exc))
+        return _problem_response(_validation_problem(exc))
     if isinstance(exc, AssetCatalogError):
-        return problem_response(problem_for(exc))
+        return _problem_response(problem_for(exc))
     raise exc  # pragma: no cover - registered for those two only
 
 
@@ -146,7 +145,7 @@ class _ProblemRoute(APIRoute):
             return
         same_path = (r for r in self.siblings if r.path == self.path)
         allowed = sorted({method for r in same_path for method in r.methods or ()})
-        response = problem_response(method_not_allowed(scope["method"], allowed))
+        response = _problem_response(method_not_allowed(scope["method"], allowed))
         response.headers["Allow"] = ", ".join(allowed)
         await response(scope, receive, send)
 
@@ -157,14 +156,14 @@ class _ProblemRoute(APIRoute):
             try:
                 return await handle(request)
             except AssetCatalogError as exc:
-                return problem_response(problem_for(exc))
+                return _problem_response(problem_for(exc))
             except RequestValidationError as exc:
-                return problem_response(_validation_problem(exc))
+                return _problem_response(_validation_problem(exc))
             except HTTPException as exc:  # FastAPI's own: a body that is not JSON
                 if exc.status_code >= 500:  # pragma: no cover - FastAPI raises 4xx only
                     raise
                 detail = str(exc.detail)
-                return problem_response(Problem(exc.status_code, "bad-request", detail, detail))
+                return _problem_response(Problem(exc.status_code, "bad-request", detail, detail))
 
         return route
 
@@ -229,7 +228,7 @@ def assets_router(
         async def page_asset(name: str) -> Response:
             found = page_file(name)
             if found is None:
-                return problem_response(problem_for(AssetNotFound(name, f"no page file {name!r}")))
+                return _problem_response(problem_for(AssetNotFound(name, f"no page file {name!r}")))
             text, media_type = found
             return Response(text, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
@@ -297,16 +296,16 @@ def assets_router(
         asset_type: Literal["image", "file"] | None = None,
         source_tool: Literal["image_generation", "code_interpreter", "user_upload", "unknown"]
         | None = None,
-        conversation_id: Id | None = None,
-        message_id: Id | None = None,
-        agent_key: Id | None = None,
-        user_id: Id | None = None,
-        response_id: Id | None = None,
-        tool_call_id: Id | None = None,
-        container_id: Id | None = None,
+        conversation_id: _IdQuery | None = None,
+        message_id: _IdQuery | None = None,
+        agent_key: _IdQuery | None = None,
+        user_id: _IdQuery | None = None,
+        response_id: _IdQuery | None = None,
+        tool_call_id: _IdQuery | None = None,
+        container_id: _IdQuery | None = None,
         mime_prefix: Annotated[str | None, Query(max_length=255, pattern=r"^[\x20-\x7e]*$")] = None,
-        created_after: Instant | None = None,
-        created_before: Instant | None = None,
+        created_after: _InstantQuery | None = None,
+        created_before: _InstantQuery | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT)] = 50,
         cursor: Annotated[str | None, Query(max_length=4096)] = None,
     ) -> PageOut:
@@ -323,8 +322,12 @@ def assets_router(
             tool_call_id=tool_call_id,
             container_id=container_id,
             mime_prefix=mime_prefix,
-            created_after=instant(created_after, "created_after") if created_after else None,
-            created_before=instant(created_before, "created_before") if created_before else None,
+            created_after=None
+            if created_after is None
+            else instant(created_after, "created_after"),
+            created_before=None
+            if created_before is None
+            else instant(created_before, "created_before"),
             limit=limit,
             cursor=cursor or None,  # ?cursor= is the first page
         )
@@ -373,7 +376,7 @@ def assets_router(
     ) -> Response:
         """Delete an asset (idempotent: 204 again for a deleted one), audited with the caller."""
         if not allowed:
-            return problem_response(forbidden("deleting assets is not allowed for this caller"))
+            return _problem_response(forbidden("deleting assets is not allowed for this caller"))
         await acatalog.delete(tenant_id, asset_id, actor=caller)
         return Response(status_code=204)
 
