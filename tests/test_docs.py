@@ -64,7 +64,7 @@ class TestDocSnippets:
         monkeypatch.setattr(os, "environ", os.environ.copy())  # a page may set its variables
         os.environ["OPENAI_AGENTS_DISABLE_TRACING"] = "1"  # nothing leaves the machine
         _openai_answers_from_a_recording(monkeypatch)
-        namespace: dict[str, object] = {}
+        namespace: dict[str, object] = {"__name__": f"docs_{path.stem}"}  # as in a module
         for code in snippets(path):
             exec(compile(code, str(path), "exec"), namespace)
 
