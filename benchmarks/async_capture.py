@@ -1,12 +1,10 @@
 """The event loop's longest stall while agent outputs are ingested, and what slim_items
 saves; figures for docs/benchmarks-async.md.
 
-Ten 5 MiB base64 images and ten 5 MiB container files (an async stream of 256 KiB chunks,
-as a provider download arrives) are ingested at once into SQLite + local files: by sync
-calls inside ``async def`` (a host without an async API), and through AsyncAssetCatalog,
-in interleaved rounds. A 1 ms ticker coroutine measures how late the loop runs. Each mode's
-first round also opens the worker threads and connections: it is reported on its own.
-"""
+Ten 5 MiB base64 images and ten 5 MiB container files (async streams of 256 KiB chunks) are
+ingested at once into SQLite + local files, by sync calls inside ``async def`` and through
+AsyncAssetCatalog in interleaved rounds; a 1 ms ticker measures how late the loop runs. Each
+mode's first round also opens the worker threads and connections: it is reported on its own."""
 
 from __future__ import annotations
 
@@ -15,13 +13,12 @@ import base64
 import json
 import os
 import statistics
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import harness as h
 
-from asset_catalog import AsyncAssetCatalog, open_catalog
+from asset_catalog import AsyncAssetCatalog
 from asset_catalog.openai import slim_items
 
 TARGET_MS, CHUNK = 15.0, 256 * 1024
@@ -54,7 +51,7 @@ async def lateness(run: Callable[[str], Awaitable[object]], count: int) -> list[
 def measure(run: h.Run, count: int, rounds: int, size: int) -> dict[str, list[list[float]]]:
     image = base64.b64encode(h.png_of_size(size, 1024, 1024)).decode()
     data, tags = os.urandom(size), iter(range(10**9))
-    catalog = open_catalog(f"sqlite:///{run.work}/a.db", f"file://{run.work}/b", secret=h.SECRET)
+    catalog = h.sqlite_catalog(run.work)
     acatalog = AsyncAssetCatalog(catalog)
     file_args = {"container_id": "c", "filename": "out.bin"}
 
@@ -67,9 +64,8 @@ def measure(run: h.Run, count: int, rounds: int, size: int) -> dict[str, list[li
     async def awaited(kind: str) -> object:
         if kind == "image":
             return await acatalog.ingest_image("t", image, tool_call_id=f"a{next(tags)}")
-        chunks = stream_of(data)
         return await acatalog.ingest_container_file(
-            "t", chunks, file_id=f"a{next(tags)}", **file_args
+            "t", stream_of(data), file_id=f"a{next(tags)}", **file_args
         )
 
     modes = {"sync calls in async def": blocking, "AsyncAssetCatalog": awaited}
@@ -110,13 +106,12 @@ def report(run: h.Run, results: dict[str, list[list[float]]], count: int, size: 
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> None:
     args = h.options(__doc__).parse_args(argv)
     count, rounds, size = (4, 3, 2 * 2**20) if args.quick else (10, 6, 5 * 2**20)
     with h.Run(args, "async") as run:
         run.report(report(run, measure(run, count, rounds, size), count, size))
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

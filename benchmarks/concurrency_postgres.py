@@ -10,7 +10,6 @@ import itertools
 import json
 import os
 import random
-import sys
 import threading
 import time
 import uuid
@@ -91,9 +90,8 @@ def cell(value: object) -> str:
 
 
 def bulk_load(repository: SqlRepository, rows: int, big_rows: int) -> dict[str, float]:
-    """Drop the secondary indexes and the foreign key, feed three concurrent COPY streams (one
-    connection per table), recreate the library's own index and constraint definitions, then
-    VACUUM (ANALYZE). Seconds per step, and ``size``: the tables' bytes on disk."""
+    """Drop secondary indexes and the foreign key, COPY into the three tables at once (a connection
+    each), recreate both as the library defines them, VACUUM (ANALYZE). Seconds per step, size."""
     engine, t = repository.engine, repository.tables
     tables = (t.objects, t.assets, t.events)
     indexes = [i for table in tables for i in sorted(table.indexes, key=lambda i: str(i.name))]
@@ -103,8 +101,7 @@ def bulk_load(repository: SqlRepository, rows: int, big_rows: int) -> dict[str, 
     tenants = (BIG if i in big else rng.choice(others) for i in range(rows))
     data = h.dataset(tenants, rows, span_s=180 * 86_400)
     with engine.begin() as conn:
-        ddl: list[Any] = [*map(DropConstraint, foreign_keys), *map(DropIndex, indexes)]
-        for statement in ddl:
+        for statement in [*map(DropConstraint, foreign_keys), *map(DropIndex, indexes)]:
             conn.execute(statement)
     first = next(data)
     with contextlib.ExitStack() as conns:  # closed after the commits
@@ -143,9 +140,8 @@ def bulk_load(repository: SqlRepository, rows: int, big_rows: int) -> dict[str, 
 
 
 def bench_list(catalog: AssetCatalog, rows: int, big_rows: int, repeats: int) -> dict[str, Any]:
-    repository = h.sql_repository(catalog)
     print(f"  loading {rows:,} assets (+ objects, events) with COPY ...", flush=True)
-    load = bulk_load(repository, rows, big_rows)
+    load = bulk_load(h.sql_repository(catalog), rows, big_rows)
     counts = {t: h.count_assets(catalog, t) for t in (BIG, TYPICAL)}
     counts[MAIN] = h.count_assets(catalog, BIG, MAIN)
     print("  collecting the deep pages' cursors ...", flush=True)
@@ -224,7 +220,7 @@ def report(run: h.Run, pg: str, ing: dict[str, Any], lst: dict[str, Any]) -> lis
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> None:
     parser = h.options(__doc__)
     parser.add_argument("--url", default=DEFAULT_URL, help=f"PostgreSQL URL ({DEFAULT_URL})")
     args = parser.parse_args(argv)
@@ -258,8 +254,7 @@ def main(argv: list[str] | None = None) -> int:
                     conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             admin.dispose()
         run.report(report(run, pg, ingest, lst))
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

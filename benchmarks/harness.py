@@ -1,6 +1,5 @@
-"""What the benchmark scripts share: the command line, the work directory, the machine and versions,
-calls timed in interleaved rounds (medians, percentiles), SQLite catalogs and the timed ingest, list
-pages, generated rows, a fresh process, Markdown tables and the report. See README.md."""
+"""What the benchmark scripts share: inputs, calls timed in interleaved rounds, SQLite catalogs,
+list pages, the command line, the work directory, the machine, the report. See README.md."""
 
 from __future__ import annotations
 
@@ -132,13 +131,8 @@ class Stats:
         """Nearest-rank percentile of the latencies, in ms."""
         return sorted(self.ns)[max(1, math.ceil(len(self.ns) * fraction)) - 1] / 1e6
 
-    @property
-    def p50(self) -> float:
-        return self.percentile(0.50)
-
-    @property
-    def p99(self) -> float:
-        return self.percentile(0.99)
+    p50 = property(lambda self: self.percentile(0.50))
+    p99 = property(lambda self: self.percentile(0.99))
 
     def cells(self, rate: str = "{:,.1f}", digits: int = 3) -> list[str]:
         """items/s, p50 and p99 for a table row."""
@@ -287,8 +281,8 @@ def load_average() -> str:
 
 
 class Run(contextlib.ExitStack):
-    """One run: its options, a fresh work directory under ``benchmarks/.work/`` (removed at the
-    end, after the callbacks, unless ``--keep``), the machine, the report's header, the report."""
+    """One run: options, machine, report; a fresh work directory under ``benchmarks/.work/``
+    (removed after the callbacks unless ``--keep``)."""
 
     def __init__(self, args: argparse.Namespace, name: str) -> None:
         super().__init__()
@@ -333,8 +327,7 @@ class Run(contextlib.ExitStack):
         ]
 
     def report(self, lines: list[str]) -> None:
-        """Print the report; with ``--write PATH`` also write it there, keeping the page's
-        hand-written part (from the KEPT marker on) as it is."""
+        """Print the report; ``--write PATH`` also writes it, keeping the page from KEPT on."""
         text = "\n".join(lines).rstrip("\n") + "\n"
         print("\n" + text)
         if self.args.write:
@@ -355,8 +348,7 @@ def page(*blocks: str | list[str]) -> list[str]:
 
 
 def table(header: str, rows: Iterable[Sequence[object]], left: int = 1) -> list[str]:
-    """A Markdown table of ``"a | b | c"`` columns (the first ``left`` left-aligned, the others
-    right-aligned), then a blank line."""
+    """A Markdown table of ``"a | b"`` columns (the first ``left`` left-aligned), a blank line."""
     rule = "|".join("---" if i < left else "---:" for i in range(header.count(" | ") + 1))
     body = ["| " + " | ".join(map(str, row)) + " |" for row in rows]
     return [f"| {header} |", f"|{rule}|", *body, ""]

@@ -1,9 +1,8 @@
 """Ingest, list and streaming memory on SQLite + local files; figures for docs/benchmarks.md.
 
 Targets: ``ingest_image`` against a raw sqlite3 + file floor, ``list`` of a deep page against
-page 1, peak memory of a streamed ingest. Also the library's SQL protocol and the one-commit
-alternative replayed in raw sqlite3, and one ingest's phases (docs/concepts.md quotes them).
-Exits 0 even when a target is missed: this is a measurement, not a test."""
+page 1, peak memory of a streamed ingest; also the SQL protocol and a one-commit one in raw
+sqlite3, one ingest's phases (docs/concepts.md quotes them). Exits 0 even if a target is missed."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ import hashlib
 import json
 import os
 import sqlite3
-import sys
 import time
 import tracemalloc
 import uuid
@@ -52,12 +50,11 @@ FLOOR = (  # the floor's table: agent_assets' columns, the blob's key for storag
 
 
 class Raw:
-    """Ingest in stdlib sqlite3 with the library's pragmas, the blob written with ``open`` into
-    one per-day directory made once. ``floor``: one INSERT + COMMIT into a table with
-    agent_assets' columns, primary key and keyset index; ``protocol``: the library's statements
-    on the schema ``create_schema`` builds (idempotency SELECT; pending INSERT + COMMIT; file;
-    UPDATE object + INSERT asset + INSERT event + COMMIT); ``one_commit``: the same without
-    the pending row (file, then INSERT stored object + asset + event + COMMIT)."""
+    """Ingest in stdlib sqlite3 with the library's pragmas, the blob written with ``open`` into a
+    per-day directory. ``floor``: INSERT + COMMIT into a table with agent_assets' columns, key
+    and keyset index; ``protocol``: the library's statements on its schema (idempotency SELECT;
+    pending INSERT + COMMIT; file; UPDATE object + INSERT asset + event + COMMIT);
+    ``one_commit``: no pending row (file, then INSERT stored object + asset + event + COMMIT)."""
 
     def __init__(self, work: Path, mode: str, images: list[bytes]) -> None:
         self.mode, self.images, path, tables = mode, images, work / f"{mode}.db", {"floor": "floor"}
@@ -77,8 +74,7 @@ class Raw:
         self.find = f"SELECT * FROM {assets} WHERE tenant_id = ? AND idempotency_key = ?"
         self.find += " AND deleted_at IS NULL"
         update = f"UPDATE {objects} SET status = 'stored', size_bytes = ?, sha256 = ? WHERE id = ?"
-        self.sql: dict[str, tuple[str, list[str]]] = {}
-        self.sql["update"] = (update + " AND status = 'pending'", [])
+        self.sql = {"update": (update + " AND status = 'pending'", list[str]())}
         for kind, table in tables.items():
             cols = [row[1] for row in self.db.execute(f"PRAGMA table_info({table})")]
             marks = ", ".join("?" * len(cols))
@@ -180,9 +176,8 @@ def memory_child(work: Path, mib: int) -> dict[str, Any]:
     catalog, block = h.sqlite_catalog(work, "memory"), os.urandom(MIB)
 
     def ingest(file_id: str, count: int = mib, data: bytes = block) -> None:
-        chunks = (data for _ in range(count))
-        where: dict[str, Any] = {"container_id": "c", "file_id": file_id}
-        asset = catalog.ingest_container_file(TENANT, chunks, filename="big.bin", **where)
+        where: dict[str, Any] = {"container_id": "c", "file_id": file_id, "filename": "big.bin"}
+        asset = catalog.ingest_container_file(TENANT, repeat(data, count), **where)
         assert asset.size_bytes == count * len(data)
 
     def kib(field: str) -> int:
@@ -260,7 +255,7 @@ def report(run: h.Run, figures: tuple[Any, ...]) -> list[str]:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> None:
     parser = h.options(__doc__)
     parser.add_argument("--items", type=int, help="ingest items (default 2000, --quick 300)")
     args = parser.parse_args(argv)
@@ -278,8 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'PASS' if ok else 'FAIL':4}  {name}: {value} (target {target})")
     if missed := [name for name, _, _, ok in targets(*figures) if not ok]:
         print(f"FAIL: {len(missed)} target(s) missed: {'; '.join(missed)}")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -6,12 +6,9 @@ Two catalogs on SQLite, local files and S3 (moto's server on 127.0.0.1): ``presi
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import harness as h
@@ -35,19 +32,15 @@ SIZES = {  # full, --quick
 }
 
 
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """moto's S3 server on a free loopback port for the duration; yields its endpoint."""
+def moto_server(run: h.Run) -> str:
+    """moto's S3 server on a free loopback port until the end of the run; its endpoint."""
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # an access-log line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    try:
-        host, port = server.get_host_and_port()  # the port the system chose
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    run.callback(server.stop)
+    return "http://{}:{}".format(*server.get_host_and_port())  # the port the system chose
 
 
 def boto3_client(endpoint: str) -> Any:
@@ -65,8 +58,7 @@ def bench_ingest(catalogs: dict[str, AssetCatalog], items: int) -> tuple[Any, di
         ingest = h.ingest_call(catalogs[name], TENANT)
         return h.timed(lambda i: ids[name].append(ingest(i).id))
 
-    batches = {name: series(name) for name in catalogs}
-    return h.interleaved(batches, ROUNDS, items // ROUNDS, WARMUP), ids
+    return h.interleaved({n: series(n) for n in catalogs}, ROUNDS, items // ROUNDS, WARMUP), ids
 
 
 def bench_presign(catalog: AssetCatalog, ids: list[str], calls: int, batches: int) -> list[Any]:
@@ -122,14 +114,9 @@ def bench_tokens(catalog: AssetCatalog, ids: list[str], n: int, opens: int) -> d
     """``UrlSigner.verify`` of catalog tokens, and the whole ``open_signed``."""
     tokens = [catalog.presign(TENANT, a, expires_in=EXPIRES).token or "" for a in ids[:BATCH]]
     now = time.time()
-
-    def verify(i: int) -> None:
-        catalog.signer.verify("download", tokens[i % BATCH], now=now)
-
-    def open_signed(i: int) -> None:
-        catalog.open_signed(tokens[i % BATCH]).stream.close()
-
-    return {"verify": h.measure(verify, n), "open_signed": h.measure(open_signed, opens)}
+    verify = h.measure(lambda i: catalog.signer.verify("download", tokens[i % BATCH], now=now), n)
+    opened = h.measure(lambda i: catalog.open_signed(tokens[i % BATCH]).stream.close(), opens)
+    return {"verify": verify, "open_signed": opened}
 
 
 def report(run: h.Run, f: dict[str, Any]) -> list[str]:
@@ -191,10 +178,11 @@ def report(run: h.Run, f: dict[str, Any]) -> list[str]:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> None:
     args = h.options(__doc__).parse_args(argv)
     n = {name: pair[args.quick] for name, pair in SIZES.items()}
-    with h.Run(args, "presign") as run, moto_server() as endpoint:
+    with h.Run(args, "presign") as run:
+        endpoint = moto_server(run)
         boto3_client(endpoint).create_bucket(Bucket=BUCKET)
         s3_options: dict[str, Any] = {"key": KEY, "secret": KEY}
         s3_options["client_kwargs"] = {"endpoint_url": endpoint, "region_name": REGION}
@@ -214,8 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         f |= bench_floors(local, s3, ids["s3"], endpoint, n["floor calls"], n["PUT calls"])
         f |= bench_tokens(local, ids["local"], n["verify calls"], n["open_signed calls"])
         run.report(report(run, f))
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

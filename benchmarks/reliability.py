@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import resource
-import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -178,4 +177,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -1,17 +1,14 @@
 """Requests/s and p50/p99 through the FastAPI adapter; figures for docs/benchmarks-web.md.
 
-uvicorn (its own process: the client does not share its GIL) serves SQLite + local files
-with 2,000 images. One keep-alive client asks, in interleaved rounds, ``GET /api/assets``
-(50 per page) and ``POST /api/assets/download-urls`` (50 ids) of ``assets_router``, and the
-same catalog calls in bare FastAPI routes returning ``to_json`` (what the adapter adds:
-validation, response models, problems, the async bridge)."""
+uvicorn (its own process: no GIL shared with the client) serves SQLite + local files with 2,000
+images. A keep-alive client asks, in interleaved rounds, ``GET /api/assets`` (50 per page) and
+``POST /api/assets/download-urls`` (50 ids) of ``assets_router``, and the same calls in bare
+routes returning ``to_json`` (what the adapter adds: validation, models, the async bridge)."""
 
 from __future__ import annotations
 
 import multiprocessing
 import socket
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,7 @@ import httpx2
 ROWS, IDS = 2_000, 50
 
 
-def serve(work: Path, port: int) -> None:  # the server process
+def serve(work: Path, sock: socket.socket) -> None:  # the server process
     import uvicorn
     from fastapi import FastAPI
 
@@ -36,7 +33,7 @@ def serve(work: Path, port: int) -> None:  # the server process
     def bare_urls(body: dict[str, list[str]]) -> Any:
         return to_json(catalog.presign_many(h.TENANT, body["ids"], window=300))
 
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
 
 
 def measure(run: h.Run, rounds: int, per_round: int) -> dict[str, h.Stats]:
@@ -44,31 +41,27 @@ def measure(run: h.Run, rounds: int, per_round: int) -> dict[str, h.Stats]:
     ingest = h.ingest_call(catalog, h.TENANT)
     ids = [ingest(i).id for i in range(ROWS)][-IDS:]
     catalog.close()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = multiprocessing.get_context("spawn").Process(target=serve, args=(run.work, port))
+    # A free port, listening before the server starts: requests wait in the backlog until it
+    # serves. IPPROTO_TCP: asyncio then sets TCP_NODELAY, as when uvicorn binds the port itself.
+    sock = run.enter_context(socket.socket(proto=socket.IPPROTO_TCP))
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    server = multiprocessing.get_context("spawn").Process(target=serve, args=(run.work, sock))
     server.start()
     run.callback(server.terminate)
-    http = run.enter_context(httpx2.Client(base_url=f"http://127.0.0.1:{port}", timeout=30))
-    for _ in range(600):  # until the server answers
-        try:
-            if http.get("/bare/assets").is_success:
-                break
-        except httpx2.TransportError:
-            time.sleep(0.1)
+    url = "http://{}:{}".format(*sock.getsockname())
+    http = run.enter_context(httpx2.Client(base_url=url, timeout=30))
 
-    def call(method: str, path: str, **kw: Any) -> h.Batch:
+    def call(request: str, **kw: Any) -> h.Batch:  # request: "METHOD /path"
+        method, path = request.split()
         return h.timed(lambda _: http.request(method, path, **kw).raise_for_status())
 
-    grid = {"json": {"ids": ids}}
+    body = {"json": {"ids": ids}}
     series = {
-        "GET /api/assets (router)": call("GET", "/api/assets", params={"limit": 50}),
-        "GET, bare route": call("GET", "/bare/assets"),
-        "POST /api/assets/download-urls (router)": call(
-            "POST", "/api/assets/download-urls", **grid
-        ),
-        "POST, bare route": call("POST", "/bare/download-urls", **grid),
+        "GET /api/assets (router)": call("GET /api/assets", params={"limit": 50}),
+        "GET, bare route": call("GET /bare/assets"),
+        "POST /api/assets/download-urls (router)": call("POST /api/assets/download-urls", **body),
+        "POST, bare route": call("POST /bare/download-urls", **body),
     }
     return h.interleaved(series, rounds, per_round, 50)
 
@@ -86,13 +79,12 @@ def report(run: h.Run, stats: dict[str, h.Stats], rounds: int) -> list[str]:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> None:
     args = h.options(__doc__).parse_args(argv)
     rounds, per_round = (4, 100) if args.quick else (10, 300)
     with h.Run(args, "web") as run:
         run.report(report(run, measure(run, rounds, per_round), rounds))
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
