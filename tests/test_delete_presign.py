@@ -265,6 +265,16 @@ class TestPresign:
         assert 7 * 24 * 3600 - 300 < lifetime <= 7 * 24 * 3600
         assert url.expires_at.timestamp() % 300 == 0
 
+    def test_without_a_window_every_url_is_recorded(self, catalog: AssetCatalog) -> None:
+        """window=0: two URLs issued in the same second to the same caller are two events."""
+        asset = container_file(catalog)
+        catalog.clock = ManualClock(T0)
+        first = catalog.presign("t1", asset.id, actor="u1")
+        again = catalog.presign("t1", asset.id, actor="u1")
+        assert first.expires_at == again.expires_at
+        issued = [e for e in catalog.events("t1", asset.id) if e.event == "url_issued"]
+        assert len(issued) == 2
+
     def test_url_issued_event(self, catalog: AssetCatalog) -> None:
         """presign records a ``url_issued`` event with its actor."""
         asset = container_file(catalog)

@@ -145,7 +145,13 @@ def _issue(
             token=token,
         )
     event = events.url_issued(
-        asset, now, actor, kind=url.kind, expires_at=expires_at, disposition=disposition
+        asset,
+        now,
+        actor,
+        kind=url.kind,
+        expires_at=expires_at,
+        disposition=disposition,
+        windowed=window > 0,
     )
     return url, event
 

@@ -92,17 +92,19 @@ def url_issued(
     kind: str,
     expires_at: int,
     disposition: str,
+    windowed: bool,
 ) -> AssetEvent:
     """A download URL for the asset was handed out.
 
-    Its id is derived from who got access to what until when (tenant, asset, actor, kind,
-    disposition, expiry), so the same URL issued again within its window (a gallery shown
-    twice) is recorded once: repositories store an event id only once.
+    Issued within a window (``windowed``), its id is derived from who got access to what
+    until when (tenant, asset, actor, kind, disposition, expiry), so the same URL issued
+    again within the window (a gallery shown twice) is recorded once: repositories store an
+    event id only once. Without a window every call is its own event.
     """
     details = {"kind": kind, "expires_at": expires_at, "disposition": disposition}
     name = json.dumps([asset.tenant_id, asset.id, actor, kind, disposition, expires_at])
     return AssetEvent(
-        id=str(uuid.uuid5(_URL_EVENTS, name)),
+        id=str(uuid.uuid5(_URL_EVENTS, name)) if windowed else new_id(),
         tenant_id=asset.tenant_id,
         asset_id=asset.id,
         event=EventKind.URL_ISSUED,
