@@ -268,9 +268,13 @@ def _sync_directory(directory: str) -> None:
 
 
 def _scan(directory: str) -> Iterator[str]:
-    """File paths under a local directory, depth first in name order; names only in memory."""
-    with os.scandir(directory) as entries:
-        listing = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in entries)
+    """File paths under a local directory, depth first in name order; names only in memory.
+    A directory removed meanwhile (a delete pruned it once empty) has nothing under it."""
+    try:
+        with os.scandir(directory) as entries:
+            listing = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in entries)
+    except FileNotFoundError:
+        return
     for name, is_dir in listing:
         path = f"{directory}/{name}"
         if is_dir:

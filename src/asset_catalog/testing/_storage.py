@@ -92,6 +92,18 @@ class StorageContract:
         assert list(storage.iter_keys("ta")) == keys[:2]
         assert list(storage.iter_keys("nothing-here")) == []
 
+    def test_a_listing_survives_deletes_behind_it(self, storage: BlobStorage) -> None:
+        """Blobs deleted (and their directories pruned) while iter_keys is under way, as
+        when verify() runs beside deletes: the listing goes on, without them."""
+        keys = ["ta/2026/01/01/a.png", "tb/2026/01/01/b.png", "tc/2026/01/01/c.png"]
+        for key in keys:
+            storage.write(key, [key.encode()])
+        listing = storage.iter_keys()
+        assert next(listing) == keys[0]
+        storage.delete(keys[1])
+        storage.delete(keys[2])
+        assert list(listing) == []
+
     def test_exists_and_listing_follow_writes_and_deletes(self, storage: BlobStorage) -> None:
         """exists and iter_keys are right at once after a write or delete (no stale cache)."""
         assert not storage.exists(KEY)
