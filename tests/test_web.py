@@ -3,8 +3,12 @@ HTTP server on loopback and a real HTTP client."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import os
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +16,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from asset_catalog import Asset, AssetCatalog, EventKind, open_catalog
+from asset_catalog import Asset, AssetCatalog, EventKind, ReconcileReport, open_catalog
 
 from .images import png_bytes
 from .web_apps import ADAPTERS, serving
@@ -61,6 +65,17 @@ def web(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Web]:
         yield site
         site.http.close()
     catalog.close()
+
+
+def open_files_under(root: Path) -> list[str]:
+    """The files under ``root`` this process (where the test servers run) holds open."""
+    found = []
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith(str(root.resolve())):
+                found.append(target)
+    return found
 
 
 def assert_problem(response: httpx2.Response, status: int, field: str | None = None) -> None:
@@ -308,6 +323,35 @@ class TestDownloads:
         assert obj is not None
         os.remove(os.path.join(web.catalog.storage.root, obj.key))  # type: ignore[attr-defined]
         assert_problem(httpx2.get(url), 503)
+
+    def test_a_client_that_disconnects_halfway(self, web: Web) -> None:
+        """A client hangs up after the first 64 KiB of a 6 MiB download: the server closes the
+        blob (no file left open), stays up, records the download once, and the next client
+        gets every byte; reconcile() and verify() find nothing to do."""
+        content = os.urandom(6 * 1024 * 1024)
+        big = web.catalog.ingest_upload("tenant-a", content, filename="big.bin")
+        url = httpx2.URL(self.url(web, big))
+        blob = Path(web.catalog.storage.root)  # type: ignore[attr-defined]
+        for _ in range(3):
+            with socket.create_connection((url.host, url.port), timeout=10) as sock:
+                request = f"GET {url.raw_path.decode()} HTTP/1.1\r\nHost: {url.host}\r\n\r\n"
+                sock.sendall(request.encode())
+                received = b""
+                while len(received) < 64 * 1024:
+                    received += sock.recv(65536)
+                assert received.startswith(b"HTTP/1.1 200")
+                assert open_files_under(blob)  # the server is streaming the blob
+        # The server notices on its next write; give it a moment, then nothing is open.
+        deadline = time.monotonic() + 10
+        while open_files_under(blob) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert open_files_under(blob) == []
+        full = httpx2.get(str(url))
+        assert full.status_code == 200
+        assert hashlib.sha256(full.content).hexdigest() == big.sha256
+        assert len(web.events(big, EventKind.DOWNLOADED)) == 4  # each GET from byte 0
+        assert web.catalog.reconcile(older_than=dt.timedelta(0)) == ReconcileReport()
+        assert web.catalog.verify().ok
 
 
 class TestDelete:
