@@ -7,7 +7,13 @@ import asyncio
 import concurrent.futures
 import datetime as dt
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -25,6 +31,7 @@ from asset_catalog import (
     ProviderError,
     ProviderFileMissing,
     SourceTool,
+    open_catalog,
 )
 from asset_catalog.openai import aingest_response, ingest_response, slim_items
 
@@ -427,3 +434,82 @@ class TestSlimItems:
         for item in slim.items:
             adapter.validate_python(item)
         assert len(json.dumps(slim.items)) < len(json.dumps(data["output"])) - expected + 100
+
+
+_KILLED_CAPTURE = """
+import pathlib, sys, time
+import httpx2
+from asset_catalog import open_catalog
+from asset_catalog.openai import ingest_response
+from tests.openai_fixtures import CSV, FakeOpenAI, recording
+
+work = pathlib.Path(sys.argv[1])
+server = FakeOpenAI()
+server.files[("cntr_1", "cfile_2")] = b"x,y\\n1,2\\n"
+
+
+class Hanging(httpx2.SyncByteStream):
+    def __iter__(self):
+        for _ in range(3):  # 3 MiB of the file (past what the ingest reads before it starts
+            yield CSV[:32] * 32768  # writing), then the provider stalls: the process is killed
+        (work / "hanging").touch()
+        time.sleep(600)
+
+
+def handle(request):
+    if request.url.path.endswith("/cfile_1/content"):
+        return httpx2.Response(200, stream=Hanging())
+    return server.handle(request)
+
+
+server.transport = httpx2.MockTransport(handle)
+catalog = open_catalog(f"sqlite:///{work}/c.db", f"file://{work}/blobs", secret="s" * 32)
+ingest_response(catalog, "t1", recording(), client=server.client(), conversation_id="conv")
+"""
+
+
+class TestKilledMidCapture:
+    """The process dies while a capture is downloading a container file."""
+
+    def test_reconcile_verify_and_the_retry_leave_one_asset_per_output(
+        self, tmp_path: Path, server: FakeOpenAI
+    ) -> None:
+        """SIGKILL mid-download: nothing half-published is visible; after reconcile() and a
+        clean verify(), the retried capture completes, each output catalogued once."""
+        root = Path(__file__).resolve().parent.parent
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), *sys.path])}
+        child = subprocess.Popen(
+            [sys.executable, "-c", _KILLED_CAPTURE, str(tmp_path)], cwd=root, env=env
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not (tmp_path / "hanging").exists():
+                assert child.poll() is None, "the capture ended before it was killed"
+                assert time.monotonic() < deadline, "the capture never reached the download"
+                time.sleep(0.05)
+        finally:
+            child.kill()
+            child.wait()
+        assert child.returncode == -signal.SIGKILL
+
+        catalog = open_catalog(
+            f"sqlite:///{tmp_path}/c.db", f"file://{tmp_path}/blobs", secret="s" * 32
+        )
+        try:
+            before = catalog.list("t1").items
+            assert all(a.openai_file_id != "cfile_1" for a in before)  # not half-published
+            # The file was streaming into its blob: a pending row that reconcile() finishes.
+            assert catalog.reconcile(older_than=dt.timedelta(0)).pending_failed == 1
+            assert_clean(catalog)
+            report = ingest_response(
+                catalog, "t1", recording(), client=server.client(), conversation_id="conv"
+            )
+            assert report.ok, report.failures
+            listed = catalog.list("t1").items
+            assert len(listed) == len(report.assets) == 5  # two images, a chart, two files
+            assert {a.id for a in before} <= {a.id for a in listed}  # the earlier ones kept
+            (csv,) = [a for a in listed if a.openai_file_id == "cfile_1"]
+            assert csv.size_bytes == len(CSV)
+            assert_clean(catalog)
+        finally:
+            catalog.close()
