@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import io
 import json
+import socket
 import struct
 import zlib
 from pathlib import Path
@@ -179,8 +181,11 @@ def serve(catalog: AssetCatalog, tenant: str, port: int) -> None:
     router = assets_router(catalog, tenant=lambda: tenant, actor=lambda: "demo-user")
     app.include_router(router, prefix="/api")
     app.add_api_route("/", lambda: RedirectResponse("/api/assets/page"), include_in_schema=False)
+    listening = socket.create_server(("127.0.0.1", port))  # requests queue from here on
     print(f"Images / Files page: http://127.0.0.1:{port}/  (Ctrl+C stops)", flush=True)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl+C it handled
+        server.run(sockets=[listening])
 
 
 def main() -> None:
