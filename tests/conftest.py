@@ -133,14 +133,14 @@ def postgres_repository(_postgres_session_repository: PostgresRepository) -> Ass
     """A repository on PostgreSQL whose tables are empty when the test starts.
 
     The tables live in a schema of this run's own (runs never see each other's rows) and
-    are emptied before each test (tests never see each other's rows). Emptying three small
+    are emptied before each test (tests never see each other's rows). Emptying four small
     tables costs ~1 ms; a schema created and dropped per test cost ~65 ms (TRUNCATE ~22 ms).
     """
     repo = _postgres_session_repository
     tables = repo.tables
     with repo.engine.begin() as conn:
         conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")  # fail, never hang, on a leak
-        for table in (tables.events, tables.assets, tables.objects):  # foreign keys: children first
+        for table in (tables.usage, tables.events, tables.assets, tables.objects):  # children first
             conn.execute(table.delete())
     # Not closed: close() would dispose of the session's shared pool.
     return repo

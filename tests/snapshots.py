@@ -30,6 +30,7 @@ class Snapshot:
     objects: list[dict[str, Any]]
     assets: list[dict[str, Any]]
     events: list[dict[str, Any]]
+    usage: list[dict[str, Any]]
 
     def of_tenant(self, tenant_id: str) -> Snapshot:
         """Only ``tenant_id``'s rows, and its blobs and paths (under its storage prefix)."""
@@ -40,6 +41,7 @@ class Snapshot:
             objects=[r for r in self.objects if r["tenant_id"] == tenant_id],
             assets=[r for r in self.assets if r["tenant_id"] == tenant_id],
             events=[r for r in self.events if r["tenant_id"] == tenant_id],
+            usage=[r for r in self.usage if r["tenant_id"] == tenant_id],
         )
 
     def size(self) -> int:
@@ -56,7 +58,7 @@ def _read(storage: BlobStorage, key: str) -> bytes:
 
 
 def snapshot(catalog: AssetCatalog, tenant_id: str | None = None) -> Snapshot:
-    """Capture every storage key with its bytes and every row of the three tables.
+    """Capture every storage key with its bytes and every row of the four tables.
 
     Rows are read as the database returns them (plain SQL, no column type conversion), so a
     change in any stored value shows. With ``tenant_id``, only that tenant's part is read (its
@@ -77,10 +79,16 @@ def snapshot(catalog: AssetCatalog, tenant_id: str | None = None) -> Snapshot:
     rows: dict[str, list[dict[str, Any]]] = {}
     with repository.engine.connect() as conn:
         quote = conn.dialect.identifier_preparer.format_table
-        for name in ("objects", "assets", "events"):
+        usage_order = "tenant_id, asset_type, source_tool"
+        for name, order in (
+            ("objects", "id"),
+            ("assets", "id"),
+            ("events", "id"),
+            ("usage", usage_order),
+        ):
             sql = f"SELECT * FROM {quote(getattr(repository.tables, name))}"
             if tenant_id is not None:
                 sql += " WHERE tenant_id = :tenant"
-            result = conn.execute(text(sql + " ORDER BY id"), {"tenant": tenant_id})
+            result = conn.execute(text(f"{sql} ORDER BY {order}"), {"tenant": tenant_id})
             rows[name] = [dict(row) for row in result.mappings()]
     return Snapshot(blobs=blobs, paths=paths, **rows)

@@ -16,7 +16,16 @@ from typing import Any
 
 import pytest
 
-from asset_catalog import Asset, AssetCatalog, AssetNotFound, ObjectStatus, StorageError, UrlSigner
+from asset_catalog import (
+    Asset,
+    AssetCatalog,
+    AssetNotFound,
+    ObjectStatus,
+    Quota,
+    QuotaExceeded,
+    StorageError,
+    UrlSigner,
+)
 from asset_catalog.protocols import AssetRepository, BlobStorage
 
 from .images import png_bytes
@@ -229,6 +238,53 @@ class TestManyDistinctIngests:
         assert len(objects[ObjectStatus.STORED]) == total
         assert sum(len(ids) for ids in objects.values()) == total  # no failed or pending rows
         assert len(blob_files(local_storage)) == total
+
+
+class TestQuotaRaces:
+    """Concurrent ingests against a nearly full quota: the limit holds exactly."""
+
+    @pytest.mark.parametrize("limit", ["assets", "bytes"])
+    def test_sixteen_ingests_for_two_free_places(
+        self, threaded_catalog: AssetCatalog, local_storage: BlobStorage, limit: str
+    ) -> None:
+        """Three of five places taken, sixteen racers: two win, fourteen get QuotaExceeded
+        naming the limit, and nothing of theirs is kept (no asset, no blob, no count)."""
+        catalog = threaded_catalog
+        size = 100
+        quota = Quota(max_assets=5) if limit == "assets" else Quota(max_bytes=5 * size)
+        catalog.quota = lambda tenant: quota if tenant == TENANT else None
+        for n in range(3):
+            catalog.ingest_upload(TENANT, bytes([n]) * size, filename=f"old-{n}.bin")
+        catalog.ingest_upload("tenant-free", b"x" * 10 * size, filename="other.bin")  # no quota
+        with ThreadPoolExecutor(16) as pool:
+            outcomes = race(
+                pool,
+                [
+                    partial(catalog.ingest_upload, TENANT, bytes([n]) * size, filename="new.bin")
+                    for n in range(10, 26)
+                ],
+            )
+        won = [o.value for o in outcomes if o.error is None]
+        lost = [o.error for o in outcomes if o.error is not None]
+        assert len(won) == 2
+        assert len(lost) == 14
+        assert all(isinstance(e, QuotaExceeded) and e.limit == limit for e in lost), lost
+        usage = catalog.usage(TENANT)
+        assert (usage.assets, usage.bytes) == (5, 5 * size)
+        assert len(all_listed(catalog)) == 5
+        catalog.reconcile(older_than=dt.timedelta(0))
+        assert catalog.verify().ok
+        assert len(blob_files(local_storage)) == 6  # five of the tenant's, one of the other
+
+    def test_deleted_assets_stop_counting(self, threaded_catalog: AssetCatalog) -> None:
+        """A full tenant deletes one asset: the next ingest fits."""
+        catalog = threaded_catalog
+        catalog.quota = lambda tenant: Quota(max_assets=1)
+        first = catalog.ingest_upload(TENANT, b"one", filename="one.txt")
+        with pytest.raises(QuotaExceeded):
+            catalog.ingest_upload(TENANT, b"two", filename="two.txt")
+        catalog.delete(TENANT, first.id)
+        assert catalog.ingest_upload(TENANT, b"two", filename="two.txt").size_bytes == 3
 
 
 class TestDeleteRaces:

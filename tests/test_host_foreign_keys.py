@@ -174,6 +174,7 @@ class TestSchema:
             "storage_objects",
             "agent_assets",
             "asset_events",
+            "tenant_usage",
         }
 
     def test_foreign_keys_reference_the_hosts_tables(self, host: Host) -> None:

@@ -301,6 +301,17 @@ def audit_find(w: World) -> None:
     assert w.catalog.find(A, tool_call_id="call-a-gone") is None
 
 
+def audit_usage(w: World) -> None:
+    """B's usage counts B's assets only; A's is A's own."""
+    with w.nothing_written():
+        theirs = w.b.usage(B)
+    for tenant, usage in ((B, theirs), (A, w.catalog.usage(A))):
+        page = w.catalog.list(tenant, limit=100)
+        assert page.next_cursor is None
+        assert usage.assets == len(page.items) > 0
+        assert usage.bytes == sum(a.size_bytes for a in page.items)
+
+
 def audit_presign(w: World) -> None:
     """No URL for any of A's assets, and nothing audited."""
     with w.nothing_written():
@@ -361,6 +372,7 @@ AUDITS: dict[str, Callable[[World], None]] = {
     "list": audit_list,
     "events": audit_events,
     "find": audit_find,
+    "usage": audit_usage,
     "presign": audit_presign,
     "presign_many": audit_presign_many,
     "delete": audit_delete,

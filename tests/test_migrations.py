@@ -364,7 +364,7 @@ class TestHeadEqualsCreateSchema:
         partial = [row for row in migrated if "WHERE" in str(row)]
         assert len(partial) >= 2, "the partial indexes are part of the comparison"
         if database.kind == "sqlite":
-            assert sum("WITHOUT ROWID" in str(row) for row in migrated) == 3
+            assert sum("WITHOUT ROWID" in str(row) for row in migrated) == 4  # every table
 
     def test_ddl_comparison_sees_a_lost_where_clause(self, database: Database, host: Path) -> None:
         """The exact comparison is not blind where autogenerate is: a full index differs."""
@@ -438,6 +438,28 @@ class TestCatalogOnMigratedDatabase:
         with database.engine().connect() as conn:
             count = conn.execute(text(f"SELECT count(*) FROM {prefix}agent_assets")).scalar()
         assert count == 2  # soft delete: the row stays, in the migrated table
+
+    def test_revision_0003_counts_the_assets_already_there(
+        self, database: Database, host: Path
+    ) -> None:
+        """Assets catalogued before the usage table existed are counted by its upgrade."""
+        config = alembic_config(host, database.url)
+        command.upgrade(config, LIBRARY_HEAD)
+        catalog = open_migrated_catalog(database, "")
+        try:
+            catalog.ingest_image("tenant-a", png_bytes(8, 8), tool_call_id="ig_1")
+            doc = catalog.ingest_upload("tenant-a", b"a,b\n1,2\n", filename="r.csv")
+            gone = catalog.ingest_upload("tenant-a", b"x", filename="x.txt")
+            catalog.ingest_upload("tenant-b", b"y,z\n", filename="y.csv")
+            catalog.delete("tenant-a", gone.id)
+            expected = {t: catalog.usage(t) for t in ("tenant-a", "tenant-b")}
+            command.downgrade(config, "asset_catalog_0002")  # an older catalog, with assets
+            command.upgrade(config, LIBRARY_HEAD)
+            assert {t: catalog.usage(t) for t in expected} == expected
+            assert expected["tenant-a"].assets == 2
+            assert expected["tenant-a"].bytes == len(png_bytes(8, 8)) + doc.size_bytes
+        finally:
+            catalog.close()
 
 
 class TestHostBranch:

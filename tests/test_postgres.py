@@ -234,7 +234,7 @@ class TestSchemaOption:
                     {"s": other_schema},
                 ).scalars()
             )
-        assert tables == {"x_storage_objects", "x_agent_assets", "x_asset_events"}
+        assert tables == {"x_storage_objects", "x_agent_assets", "x_asset_events", "x_tenant_usage"}
 
     def test_tables_and_schema_together_are_refused(self, postgres_engine: Engine) -> None:
         """``tables`` already say where they live, so a second ``schema`` is an error."""

@@ -280,6 +280,7 @@ class AsyncAssetCatalog:
     list = _awaitable(AssetCatalog.list)
     events = _awaitable(AssetCatalog.events)
     find = _awaitable(AssetCatalog.find)
+    usage = _awaitable(AssetCatalog.usage)
     delete = _awaitable(AssetCatalog.delete)
     delete_conversation = _awaitable(AssetCatalog.delete_conversation)
     presign = _awaitable(AssetCatalog.presign)

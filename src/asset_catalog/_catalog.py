@@ -54,8 +54,10 @@ from ._models import (
     PresignBatch,
     PresignedUrl,
     PurgeReport,
+    Quota,
     ReconcileReport,
     SourceTool,
+    Usage,
     VerifyProgress,
     VerifyReport,
 )
@@ -84,6 +86,11 @@ def _collaborator(kind: type[Any], field: str) -> Callable[[Any, Any, Any], None
             raise InvalidInput(field, f"must be a {kind.__name__}, not {type(value).__name__}")
 
     return check
+
+
+def _policy(_instance: Any, _attribute: Any, value: Any) -> None:
+    if value is not None and not callable(value):
+        raise InvalidInput("quota", "must be a function of a tenant id returning a Quota or None")
 
 
 def _host_ids(**ids: object) -> dict[str, str | None]:
@@ -115,6 +122,9 @@ class AssetCatalog:
     """Largest content accepted, in bytes; checked while streaming."""
     clock: Callable[[], dt.datetime] = utcnow
     """Source of timestamps (timezone-aware UTC); replace it in tests."""
+    quota: Callable[[str], Quota | None] | None = attrs.field(default=None, validator=_policy)
+    """The host's quota policy: the :class:`Quota` of a tenant id (None: no limit), asked at
+    each ingest and checked in the publishing transaction."""
 
     @property
     def repository(self) -> AssetRepository:
@@ -398,6 +408,12 @@ class AssetCatalog:
     def events(self, tenant_id: str, asset_id: str) -> tuple[AssetEvent, ...]:
         """The audit trail of an asset (also after it was deleted), oldest first."""
         return queries.events_of(self, host_id(tenant_id, "tenant_id"), asset_id)
+
+    def usage(self, tenant_id: str) -> Usage:
+        """What the tenant stores now: its live assets and their bytes, in all and by asset
+        type and source tool. A few rows read, kept by every publish and delete: cheap
+        enough for every page view."""
+        return queries.usage_of(self, host_id(tenant_id, "tenant_id"))
 
     def find(
         self,

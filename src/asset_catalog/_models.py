@@ -21,9 +21,12 @@ __all__ = [
     "PresignBatch",
     "PresignedUrl",
     "PurgeReport",
+    "Quota",
     "ReconcileReport",
     "SourceTool",
     "StorageObject",
+    "Usage",
+    "UsageEntry",
     "VerifyFinding",
     "VerifyProgress",
     "VerifyReport",
@@ -179,6 +182,36 @@ class Download(NamedTuple):
     asset: Asset
     stream: IO[bytes]
     headers: Mapping[str, str]
+
+
+@attrs.frozen
+class Quota:
+    """A tenant's limits on its live assets (None: no limit), checked in the transaction
+    that publishes an asset, so that concurrent ingests cannot overshoot them."""
+
+    max_assets: int | None = None
+    max_bytes: int | None = None
+
+
+@attrs.frozen
+class UsageEntry:
+    """Live assets of one type from one source tool, and their bytes."""
+
+    asset_type: AssetType
+    source_tool: SourceTool
+    assets: int
+    bytes: int
+
+
+@attrs.frozen
+class Usage:
+    """What a tenant stores now (live assets; deleted ones stop counting when deleted)."""
+
+    tenant_id: str
+    assets: int
+    bytes: int
+    entries: tuple[UsageEntry, ...] = ()
+    """By asset type and source tool, in that order."""
 
 
 @attrs.frozen

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -10,6 +10,7 @@ from sqlalchemy.exc import ArgumentError
 
 from ._catalog import AssetCatalog
 from ._limits import DEFAULT_MAX_BYTES
+from ._models import Quota
 from ._signing import UrlSigner
 from .exceptions import InvalidInput, UnsupportedOperation
 from .protocols import AssetRepository
@@ -30,6 +31,7 @@ def open_catalog(
     storage_options: Mapping[str, Any] | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     durable: bool = False,
+    quota: Callable[[str], Quota | None] | None = None,
 ) -> AssetCatalog:
     """Build a catalog from URLs, e.g. the embedded default::
 
@@ -47,6 +49,9 @@ def open_catalog(
     SQLite commits with ``synchronous=FULL`` and local blobs are fsynced (with their
     directory) before the asset is published. It costs a few fsyncs per ingest (see
     docs/reliability.md). PostgreSQL and object stores are durable on their own terms.
+
+    ``quota`` is the host's policy, a function from a tenant id to its :class:`Quota` (or
+    None: no limit), enforced in the transaction that publishes each asset.
     """
     if storage_options is not None and not isinstance(storage_options, Mapping):
         raise InvalidInput("storage_options", "must be a mapping of filesystem options")
@@ -57,7 +62,11 @@ def open_catalog(
         )
         signer = UrlSigner(secret, active_key_id=active_key_id, base_url=base_url)
         catalog = AssetCatalog(
-            repository=repository, storage=storage, signer=signer, max_bytes=max_bytes
+            repository=repository,
+            storage=storage,
+            signer=signer,
+            max_bytes=max_bytes,
+            quota=quota,
         )
         if create_schema:
             repository.create_schema()

@@ -12,6 +12,7 @@ class also inherits the builtin a caller would naturally catch::
     ├── SignatureError(ValueError)            a download token that must be refused
     │   ├── BadSignature                      malformed, tampered or unknown key id
     │   └── SignatureExpired                  valid but past its expiry
+    ├── QuotaExceeded                         a tenant's quota would be passed (``.limit``)
     ├── UnsupportedOperation(NotImplementedError)
     ├── StorageError(OSError)                 the blob store failed
     ├── RepositoryError(RuntimeError)         the database failed
@@ -38,6 +39,7 @@ __all__ = [
     "PayloadTooLarge",
     "ProviderError",
     "ProviderFileMissing",
+    "QuotaExceeded",
     "RepositoryError",
     "SignatureError",
     "SignatureExpired",
@@ -112,6 +114,20 @@ class RepositoryError(AssetCatalogError, RuntimeError):
 
 class DuplicateKeyError(RepositoryError):
     """A unique key is already taken (used internally to settle ingest races)."""
+
+
+class QuotaExceeded(AssetCatalogError):
+    """Publishing the asset would take the tenant past its quota: ``limit`` is ``"assets"``
+    or ``"bytes"``, ``maximum`` the quota, ``current`` the tenant's live usage before this
+    asset and ``requested`` what the asset adds. Nothing of the asset is kept."""
+
+    def __init__(self, tenant_id: str, limit: str, maximum: int, current: int, requested: int):
+        self.tenant_id, self.limit = tenant_id, limit
+        self.maximum, self.current, self.requested = maximum, current, requested
+        super().__init__(
+            f"quota exceeded: {limit} {current:,} + {requested:,} would pass the tenant's "
+            f"limit of {maximum:,}"
+        )
 
 
 class ProviderError(AssetCatalogError):

@@ -18,9 +18,18 @@ from typing import IO, NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
-from ._models import Asset, AssetEvent, AssetType, ObjectStatus, SourceTool, StorageObject
+from ._models import (
+    Asset,
+    AssetEvent,
+    AssetType,
+    ObjectStatus,
+    SourceTool,
+    StorageObject,
+    UsageEntry,
+)
 
 __all__ = [
+    "Admit",
     "AssetQuery",
     "AssetRepository",
     "BlobStorage",
@@ -70,6 +79,11 @@ per id, each carrying the time at which its asset is deleted."""
 PurgedEvent = Callable[[Asset], AssetEvent]
 """Builds the ``purged`` event of one asset row that a purge removed."""
 
+Admit = Callable[[int, int], None]
+"""Checks a tenant's quota: given its live assets and bytes before the asset being
+published (read inside the publishing transaction), raises
+:class:`~asset_catalog.exceptions.QuotaExceeded` to refuse it."""
+
 
 class ObjectEntry(NamedTuple):
     """A storage object row and the state of the asset that owns it (for ``verify``)."""
@@ -111,13 +125,18 @@ class AssetRepository(Protocol):
     def add_pending_object(self, obj: StorageObject) -> None:
         """Insert a ``pending`` storage object row (committed before any byte is written)."""
 
-    def complete_ingest(self, asset: Asset, event: AssetEvent) -> None:
+    def complete_ingest(self, asset: Asset, event: AssetEvent, admit: Admit | None = None) -> None:
         """One transaction: mark the asset's object ``stored`` with the asset's size and
-        sha256 (only if it is still ``pending``), insert the asset and ``event``.
+        sha256 (only if it is still ``pending``), insert the asset and ``event``, and add
+        the asset to its tenant's usage.
+
+        With ``admit``, the tenant's usage is read inside the transaction, with concurrent
+        admitted publishes of the tenant excluded until it commits, and passed to ``admit``,
+        which raises to refuse the asset.
 
         Raises :class:`~asset_catalog.exceptions.DuplicateKeyError` when the idempotency key
         was taken meanwhile, and :class:`~asset_catalog.exceptions.RepositoryError` when the
-        object is no longer ``pending``; nothing is written then.
+        object is no longer ``pending``; nothing is written then, nor when ``admit`` raises.
         """
 
     def mark_objects_failed(self, object_ids: Sequence[str], at: dt.datetime) -> None:
@@ -136,6 +155,10 @@ class AssetRepository(Protocol):
         self, tenant_id: str, asset_ids: Sequence[str]
     ) -> list[tuple[Asset, str]]:
         """Like :meth:`get_assets`, each with its storage object's key, in one query."""
+
+    def usage(self, tenant_id: str) -> list[UsageEntry]:
+        """The tenant's live assets and bytes by asset type and source tool (entries with
+        no asset left out), kept by ``complete_ingest`` and ``mark_deleted``."""
 
     def get_object(self, object_id: str) -> StorageObject | None:
         """Return a storage object row by id (any tenant, any status)."""
@@ -190,7 +213,8 @@ class AssetRepository(Protocol):
         """One transaction, holding the assets against concurrent changes: for the tenant's
         live assets among ``asset_ids``, read the time of the latest event any of them has,
         call ``deleted(live_ids, latest)`` and store its events; soft-delete each asset at
-        its event's time and move its ``stored`` object to ``deleting``.
+        its event's time, move its ``stored`` object to ``deleting`` and take it out of its
+        tenant's usage.
 
         Reports the ids deleted now, the ids the tenant never had (or that were purged), and
         every object of the given assets (also of ones deleted earlier) still waiting in

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Protocol
 
+from .._models import Quota
 from .._signing import UrlSigner
 from ..protocols import AssetRepository, BlobStorage
 
@@ -19,8 +20,8 @@ purge, verify), so memory stays bounded however large the catalog is."""
 class Context(Protocol):
     """The catalog as the logic sees it (:class:`~asset_catalog.AssetCatalog` is one).
 
-    ``clock`` and ``max_bytes`` are read at each call, so a test (or a host) that replaces
-    them on the catalog changes what every step sees.
+    ``clock``, ``max_bytes`` and ``quota`` are read at each call, so a test (or a host)
+    that replaces them on the catalog changes what every step sees.
     """
 
     @property
@@ -32,3 +33,4 @@ class Context(Protocol):
 
     max_bytes: int
     clock: Callable[[], dt.datetime]
+    quota: Callable[[str], Quota | None] | None

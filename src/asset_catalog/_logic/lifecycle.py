@@ -28,8 +28,8 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 
 from .._models import Asset, ObjectStatus, PurgeReport, ReconcileReport, StorageObject
-from ..exceptions import AssetCatalogError, InvalidInput, StorageError
-from ..protocols import DeleteResult
+from ..exceptions import AssetCatalogError, InvalidInput, QuotaExceeded, StorageError
+from ..protocols import Admit, DeleteResult
 from . import events
 from .context import BATCH, Context
 
@@ -83,8 +83,30 @@ def reserve(ctx: Context, obj: StorageObject) -> None:
 
 
 def publish(ctx: Context, asset: Asset) -> None:
-    """One transaction: the object ``stored``, the asset and its ``created`` event inserted."""
-    ctx.repository.complete_ingest(asset, events.created(asset))
+    """One transaction: the object ``stored``, the asset and its ``created`` event inserted,
+    the asset counted in its tenant's usage; refused there if it would pass the quota."""
+    admit = _admission(ctx, asset)
+    if admit is None:
+        ctx.repository.complete_ingest(asset, events.created(asset))
+    else:
+        ctx.repository.complete_ingest(asset, events.created(asset), admit)
+
+
+def _admission(ctx: Context, asset: Asset) -> Admit | None:
+    """The check of the tenant's quota (None: it has none), run by the repository on the
+    usage it reads inside the publishing transaction."""
+    quota = ctx.quota(asset.tenant_id) if ctx.quota is not None else None
+    if quota is None or (quota.max_assets is None and quota.max_bytes is None):
+        return None
+    tenant, size = asset.tenant_id, asset.size_bytes
+
+    def admit(assets: int, used_bytes: int) -> None:
+        if quota.max_assets is not None and assets + 1 > quota.max_assets:
+            raise QuotaExceeded(tenant, "assets", quota.max_assets, assets, 1)
+        if quota.max_bytes is not None and used_bytes + size > quota.max_bytes:
+            raise QuotaExceeded(tenant, "bytes", quota.max_bytes, used_bytes, size)
+
+    return admit
 
 
 def abandon(ctx: Context, obj: StorageObject) -> bool:

@@ -1,4 +1,5 @@
-"""Reads: one asset, its audit trail, and pages of assets with signed keyset cursors."""
+"""Reads: one asset, its audit trail, a tenant's usage, and pages of assets with signed
+keyset cursors."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ import hashlib
 
 from .._ids import from_micros, to_micros
 from .._inputs import plausible_id
-from .._models import Asset, AssetEvent, Page
+from .._models import Asset, AssetEvent, Page, Usage
 from ..exceptions import AssetNotFound, InvalidCursor, SignatureError
 from ..protocols import AssetQuery, Position
 from .context import Context
 
-__all__ = ["events_of", "get", "page"]
+__all__ = ["events_of", "get", "page", "usage_of"]
 
 
 def get(ctx: Context, tenant_id: str, asset_id: object) -> Asset:
@@ -31,6 +32,17 @@ def events_of(ctx: Context, tenant_id: str, asset_id: object) -> tuple[AssetEven
         return ()
     assert isinstance(asset_id, str)
     return tuple(ctx.repository.events_for(tenant_id, asset_id))
+
+
+def usage_of(ctx: Context, tenant_id: str) -> Usage:
+    """The tenant's live assets and bytes, in all and by type and source tool."""
+    entries = tuple(ctx.repository.usage(tenant_id))
+    return Usage(
+        tenant_id,
+        assets=sum(e.assets for e in entries),
+        bytes=sum(e.bytes for e in entries),
+        entries=entries,
+    )
 
 
 def fingerprint(query: AssetQuery) -> str:

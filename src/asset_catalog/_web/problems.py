@@ -15,6 +15,7 @@ from ..exceptions import (
     InvalidInput,
     PayloadTooLarge,
     ProviderError,
+    QuotaExceeded,
     RepositoryError,
     SignatureExpired,
     StorageError,
@@ -36,6 +37,7 @@ _TABLE: tuple[tuple[type[AssetCatalogError], int, str, str], ...] = (
     (BadSignature, 403, "bad-signature", "Invalid download link"),
     (StorageError, 503, "storage-unavailable", "Storage unavailable"),
     (RepositoryError, 503, "database-unavailable", "Database unavailable"),
+    (QuotaExceeded, 403, "quota-exceeded", "Quota exceeded"),
     (ProviderError, 502, "provider-error", "Provider error"),
     (UnsupportedOperation, 501, "unsupported", "Not supported"),
 )

@@ -120,6 +120,15 @@ class Connections:
         params = stmt.params(values)
         self.driver(lambda cursor: cursor.execute(stmt.sql, params), write=True)
 
+    def fetch_all(self, stmt: Prepared, values: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every row of a prepared read, converted."""
+
+        def work(cursor: Any) -> list[dict[str, Any]]:
+            cursor.execute(stmt.sql, stmt.params(values))
+            return [stmt.row(raw) for raw in cursor.fetchall()]
+
+        return self.driver(work, write=False)
+
     def fetch_one(self, stmt: Prepared, values: dict[str, Any]) -> dict[str, Any] | None:
         """The first row of a prepared read, converted, or None."""
 

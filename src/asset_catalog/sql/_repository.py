@@ -9,12 +9,32 @@ from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 import attrs
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    delete,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
-from .._models import Asset, AssetEvent, ObjectStatus, StorageObject
+from .._models import (
+    Asset,
+    AssetEvent,
+    AssetType,
+    ObjectStatus,
+    SourceTool,
+    StorageObject,
+    UsageEntry,
+)
 from ..exceptions import AssetNotFound, RepositoryError
 from ..protocols import (
+    Admit,
     AssetQuery,
     DeletedEvents,
     LinkedEvent,
@@ -78,9 +98,24 @@ class SqlRepository:
         return self._tables
 
     def create_schema(self) -> None:
-        """Create the tables and indexes that do not exist yet."""
+        """Create the tables and indexes that do not exist yet. A usage table created here
+        for a catalog that already has assets (one made by an earlier version) is filled
+        from them, as the Alembic revision ``asset_catalog_0003`` does."""
+        u, a = self._tables.usage, self._tables.assets
         with self._db.translating():
+            had_usage = inspect(self.engine).has_table(u.name, schema=u.schema)
             self._tables.metadata.create_all(self.engine, checkfirst=True)
+            if had_usage:
+                return
+            keys = (a.c.tenant_id, a.c.asset_type, a.c.source_tool)
+            counted = (
+                select(*keys, func.count(), func.sum(a.c.size_bytes))
+                .where(a.c.deleted_at.is_(None))
+                .group_by(*keys)
+            )
+            columns = ["tenant_id", "asset_type", "source_tool", "assets", "bytes"]
+            with self.engine.begin() as conn:
+                conn.execute(insert(u).from_select(columns, counted))
 
     def close(self) -> None:
         """Dispose of the connection pool."""
@@ -95,7 +130,7 @@ class SqlRepository:
     def add_pending_object(self, obj: StorageObject) -> None:
         self._db.execute(self._sql.insert_object, object_values(obj))
 
-    def complete_ingest(self, asset: Asset, event: AssetEvent) -> None:
+    def complete_ingest(self, asset: Asset, event: AssetEvent, admit: Admit | None = None) -> None:
         sql = self._sql
         store = sql.store_object.params(
             {
@@ -106,14 +141,31 @@ class SqlRepository:
         )
         asset_row = sql.insert_asset.params(asset_values(asset))
         event_row = sql.insert_event.params(event_values(event))
+        tenant = {"tenant_id": asset.tenant_id}
+        usage_row = sql.add_usage.params(
+            tenant
+            | {
+                "asset_type": asset.asset_type.value,
+                "source_tool": asset.source_tool.value,
+                "assets": 1,
+                "bytes": asset.size_bytes,
+            }
+        )
 
         def work(cursor: Any) -> None:
             cursor.execute(sql.store_object.sql, store)
             if cursor.rowcount != 1:
                 # reconcile() gave this ingest up for dead and removed its blob meanwhile.
                 raise RepositoryError(f"storage object {asset.storage_object_id} is not pending")
+            if admit is not None:
+                if sql.lock_tenant is not None:
+                    cursor.execute(sql.lock_tenant.sql, sql.lock_tenant.params(tenant))
+                cursor.execute(sql.usage_of.sql, sql.usage_of.params(tenant))
+                rows = cursor.fetchall()
+                admit(sum(int(r[2]) for r in rows), sum(int(r[3]) for r in rows))
             cursor.execute(sql.insert_asset.sql, asset_row)
             cursor.execute(sql.insert_event.sql, event_row)
+            cursor.execute(sql.add_usage.sql, usage_row)
 
         self._db.driver(work, write=True)
 
@@ -161,6 +213,16 @@ class SqlRepository:
                 (asset_from_row(row), str(row["_object_key"]))
                 for row in conn.execute(stmt).mappings()
             ]
+
+    def usage(self, tenant_id: str) -> list[UsageEntry]:
+        rows = self._db.fetch_all(self._sql.usage_of, {"tenant_id": tenant_id})
+        return [
+            UsageEntry(
+                AssetType(r["asset_type"]), SourceTool(r["source_tool"]), r["assets"], r["bytes"]
+            )
+            for r in rows
+            if r["assets"]
+        ]
 
     def get_object(self, object_id: str) -> StorageObject | None:
         if not findable([object_id]):
@@ -343,7 +405,14 @@ class SqlRepository:
             # writer): a concurrent delete or link of these assets finishes first, and what is
             # read here is what it left. Locked in id order, so two batches never deadlock.
             rows = conn.execute(
-                select(a.c.id, a.c.deleted_at, a.c.storage_object_id)
+                select(
+                    a.c.id,
+                    a.c.deleted_at,
+                    a.c.storage_object_id,
+                    a.c.asset_type,
+                    a.c.source_tool,
+                    a.c.size_bytes,
+                )
                 .where(a.c.tenant_id == tenant_id, a.c.id.in_(findable(ids)))
                 .order_by(a.c.id)
                 .with_for_update()
@@ -378,6 +447,7 @@ class SqlRepository:
                     .values(status=ObjectStatus.DELETING.value)
                 )
                 self._insert_events(conn, [events[i] for i in sorted(done)])
+                self._subtract_usage(conn, tenant_id, [r for r in live if r.id in set(done)])
             objects: list[StorageObject] = []
             if rows:
                 objects = [
@@ -392,6 +462,23 @@ class SqlRepository:
             return SqlDeleteResult(tuple(sorted(done)), missing, tuple(objects))
 
         return self._db.write(work)
+
+    def _subtract_usage(self, conn: Connection, tenant_id: str, rows: Sequence[Any]) -> None:
+        """Deleted assets stop counting, in the transaction that deletes them."""
+        totals: dict[tuple[str, str], list[int]] = {}
+        for row in rows:
+            entry = totals.setdefault((row.asset_type, row.source_tool), [0, 0])
+            entry[0] -= 1
+            entry[1] -= row.size_bytes
+        if totals:
+            conn.execute(
+                self._sql.usage_upsert,
+                [
+                    {"tenant_id": tenant_id, "asset_type": kind, "source_tool": tool}
+                    | {"assets": assets, "bytes": size}
+                    for (kind, tool), (assets, size) in totals.items()
+                ],
+            )
 
     def finish_delete(self, object_ids: Sequence[str], at: dt.datetime) -> None:
         if not object_ids:

@@ -75,6 +75,7 @@ class Tables:
     objects: Table
     assets: Table
     events: Table
+    usage: Table
 
 
 def build_tables(
@@ -86,7 +87,8 @@ def build_tables(
     conversation_ondelete: OnDelete = "RESTRICT",
     message_ondelete: OnDelete = "RESTRICT",
 ) -> Tables:
-    """Define ``{prefix}storage_objects``, ``{prefix}agent_assets`` and ``{prefix}asset_events``.
+    """Define ``{prefix}storage_objects``, ``{prefix}agent_assets``, ``{prefix}asset_events``
+    and ``{prefix}tenant_usage``.
 
     Pass the host's own ``metadata`` to have the catalog's tables created (or migrated)
     beside the host's.
@@ -240,4 +242,17 @@ def build_tables(
         Index(f"ix_{p}asset_events_tenant_asset_at", "tenant_id", "asset_id", "at"),
         sqlite_with_rowid=False,
     )
-    return Tables(metadata=md, objects=objects, assets=assets, events=events)
+    # Live assets and bytes per tenant, asset type and source tool, kept by the transactions
+    # that publish and delete assets: usage() reads a few rows, and a quota is checked in
+    # the publishing transaction against them.
+    usage = Table(
+        f"{p}tenant_usage",
+        md,
+        Column("tenant_id", String(HOST_ID), primary_key=True),
+        Column("asset_type", String(16), primary_key=True),
+        Column("source_tool", String(32), primary_key=True),
+        Column("assets", BigInteger, nullable=False),
+        Column("bytes", BigInteger, nullable=False),
+        sqlite_with_rowid=False,
+    )
+    return Tables(metadata=md, objects=objects, assets=assets, events=events, usage=usage)

@@ -11,7 +11,19 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, bindparam, exists, false, insert, or_, select, update
+from sqlalchemy import (
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -131,12 +143,39 @@ def _insert_ignoring_duplicates(table: Any, dialect: Any) -> Any:
     return insert(table)
 
 
+def _add_usage(table: Any, dialect: Any) -> Any:
+    """Add ``assets`` and ``bytes`` (negative on delete) to a usage row, creating it."""
+    module = postgresql if dialect.name == "postgresql" else sqlite
+    stmt = module.insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=["tenant_id", "asset_type", "source_tool"],
+        set_={
+            "assets": table.c.assets + stmt.excluded.assets,
+            "bytes": table.c.bytes + stmt.excluded.bytes,
+        },
+    )
+
+
 class Statements:
     """The fixed statements of the hot paths (ingest, get), compiled once per dialect."""
 
     def __init__(self, tables: Tables, engine: Engine) -> None:
-        a, o, e = tables.assets, tables.objects, tables.events
+        a, o, e, u = tables.assets, tables.objects, tables.events, tables.usage
         dialect = engine.dialect
+        self.usage_upsert = _add_usage(u, dialect)
+        self.add_usage = Prepared(self.usage_upsert, dialect)
+        self.usage_of = Prepared(
+            select(u.c.asset_type, u.c.source_tool, u.c.assets, u.c.bytes)
+            .where(u.c.tenant_id == bindparam("tenant_id"))
+            .order_by(u.c.asset_type, u.c.source_tool),
+            dialect,
+        )
+        #: PostgreSQL: one tenant's quota-checked publishes, one at a time (a transaction
+        #: lock: released at COMMIT). SQLite's write transactions are serial already.
+        self.lock_tenant: Prepared | None = None
+        if dialect.name == "postgresql":
+            key = func.hashtextextended(bindparam("tenant_id"), 0)
+            self.lock_tenant = Prepared(select(func.pg_advisory_xact_lock(key)), dialect)
         self.insert_object = Prepared(insert(o), dialect)
         self.insert_asset = Prepared(insert(a), dialect)
         self.insert_event = Prepared(insert(e), dialect)

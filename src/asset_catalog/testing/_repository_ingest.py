@@ -1,5 +1,5 @@
 """The repository contract, ingest: what ``add_pending_object``, ``complete_ingest`` and
-``mark_objects_failed`` must store."""
+``mark_objects_failed`` must store, and the usage they keep."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import attrs
 import pytest
 
 from .._models import AssetType, ObjectStatus
-from ..exceptions import DuplicateKeyError, RepositoryError
+from ..exceptions import DuplicateKeyError, QuotaExceeded, RepositoryError
 from ..protocols import AssetRepository
 from ._builders import (
     BASE_TIME,
     created_event,
+    deleting,
     make_asset,
     make_object,
     stored,
@@ -124,3 +125,54 @@ class IngestContract:
             metadata={"format": "png", "nested": {"list": [1, 2.5, True, None]}},
         )
         assert repository.get_asset("tenant-a", asset.id) == attrs.evolve(asset)
+
+    def test_usage_counts_live_assets_by_type_and_tool(self, repository: AssetRepository) -> None:
+        """Each publish adds its asset to its tenant's usage; a delete takes it out; other
+        tenants and failed ingests never count."""
+        image = stored(repository, asset_type=AssetType.IMAGE)
+        stored(repository, asset_type=AssetType.FILE, size_bytes=10)
+        stored(repository, "tenant-b")
+        failed = make_object()
+        repository.add_pending_object(failed)
+        repository.mark_objects_failed([failed.id], BASE_TIME)
+        entries = {
+            (e.asset_type, e.source_tool): (e.assets, e.bytes) for e in repository.usage("tenant-a")
+        }
+        assert entries == {
+            (AssetType.IMAGE, image.source_tool): (1, image.size_bytes),
+            (AssetType.FILE, image.source_tool): (1, 10),
+        }
+        repository.mark_deleted("tenant-a", [image.id], deleting("tenant-a", BASE_TIME))
+        repository.mark_deleted("tenant-a", [image.id], deleting("tenant-a", BASE_TIME))  # again
+        assert [(e.asset_type, e.assets, e.bytes) for e in repository.usage("tenant-a")] == [
+            (AssetType.FILE, 1, 10)
+        ]
+        assert [e.assets for e in repository.usage("tenant-b")] == [1]
+        assert repository.usage("tenant-c") == []
+
+    def test_admit_sees_the_usage_and_its_refusal_writes_nothing(
+        self, repository: AssetRepository
+    ) -> None:
+        """complete_ingest passes the tenant's usage to ``admit``; when it raises, the asset
+        is not published, the object stays pending and the usage is unchanged."""
+        first = stored(repository, size_bytes=7)
+        seen: list[tuple[int, int]] = []
+
+        def refuse(assets: int, used: int) -> None:
+            seen.append((assets, used))
+            raise QuotaExceeded("tenant-a", "assets", 1, assets, 1)
+
+        obj = make_object()
+        repository.add_pending_object(obj)
+        asset = make_asset(obj)
+        with pytest.raises(QuotaExceeded):
+            repository.complete_ingest(asset, created_event(asset), refuse)
+        assert seen == [(1, first.size_bytes)]
+        assert repository.get_asset("tenant-a", asset.id) is None
+        assert repository.events_for("tenant-a", asset.id) == []
+        pending = repository.get_object(obj.id)
+        assert pending is not None
+        assert pending.status is ObjectStatus.PENDING
+        assert [(e.assets, e.bytes) for e in repository.usage("tenant-a")] == [(1, 7)]
+        repository.complete_ingest(asset, created_event(asset), lambda assets, used: None)
+        assert [e.assets for e in repository.usage("tenant-a")] == [2]
