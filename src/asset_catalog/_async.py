@@ -128,25 +128,37 @@ class _Source:
             await close()
 
 
-async def _read_chunks(reader: Any) -> AsyncIterator[bytes]:
-    """Chunks of an object with an async ``read(size)`` (a web framework's upload)."""
-    while True:
-        chunk = await reader.read(CHUNK)
-        if not chunk:
-            return
-        yield chunk
+class _Reader:
+    """An object with an async ``read(size)`` (a web framework's upload), read from the
+    worker thread through a :class:`LoopBridge`: to the ingest it is a binary stream like
+    any other (``None`` is "no data yet", text is refused), read one call at a time."""
+
+    def __init__(self, bridge: LoopBridge, reader: Any) -> None:
+        self._bridge = bridge
+        self._reader = reader
+
+    def read(self, size: int = -1) -> Any:
+        return self._bridge.call(self._reader.read(size))
 
 
-def _async_source(value: object) -> AsyncIterator[Any] | None:
-    """An async iterator for content given as one, else None (sync content passes as is)."""
-    if isinstance(value, str | bytes | bytearray | memoryview):
-        return None
-    if isinstance(value, AsyncIterable):
-        return aiter(value)
+def _is_async_reader(value: object) -> bool:
     read = getattr(value, "read", None)
-    if read is not None and inspect.iscoroutinefunction(read):
-        return _read_chunks(value)
-    return None
+    return read is not None and (
+        inspect.iscoroutinefunction(read)
+        or inspect.iscoroutinefunction(getattr(read, "__call__", None))  # noqa: B004
+    )
+
+
+def _bridged(bridge: LoopBridge, value: Any) -> Any:
+    """Content for the worker: an async iterator or async reader bridged to the loop; any
+    other value as it is."""
+    if isinstance(value, str | bytes | bytearray | memoryview):
+        return value
+    if isinstance(value, AsyncIterable):
+        return bridge.pull(aiter(value))
+    if _is_async_reader(value):
+        return _Reader(bridge, value)
+    return value
 
 
 def _awaitable(
@@ -212,14 +224,10 @@ class AsyncAssetCatalog:
         """``method(sync_catalog, *args, **kwargs)`` in a worker, async content bridged."""
 
         def work(bridge: LoopBridge) -> R:
-            def bridged(value: Any) -> Any:
-                source = _async_source(value)
-                return value if source is None else bridge.pull(source)
-
             return method(
                 self._catalog,
-                *(bridged(a) for a in args),
-                **{name: bridged(value) for name, value in kwargs.items()},
+                *(_bridged(bridge, a) for a in args),
+                **{name: _bridged(bridge, value) for name, value in kwargs.items()},
             )
 
         return await self.run_in_worker(work)
