@@ -5,6 +5,8 @@ corpus, fuzz and isolation tests.
 (directories too) and every row of the three tables; two snapshots compare equal only when
 nothing at all changed.  :meth:`Snapshot.of_tenant` keeps one tenant's part (its rows, and the
 blobs and paths under its storage prefix), for checks that another tenant's calls left it alone.
+:func:`added` is what a call added, for checks that it added exactly what it may (a published
+asset's rows and blob, or a failed ingest's one ``failed`` row) and changed nothing else.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from asset_catalog import AssetCatalog, BlobStorage
 from asset_catalog._logic.keys import tenant_token
 from asset_catalog.storage import FsspecStorage
 
-__all__ = ["Snapshot", "snapshot"]
+__all__ = ["Added", "Snapshot", "added", "snapshot"]
 
 
 @attrs.frozen
@@ -92,3 +94,35 @@ def snapshot(catalog: AssetCatalog, tenant_id: str | None = None) -> Snapshot:
             result = conn.execute(text(f"{sql} ORDER BY {order}"), {"tenant": tenant_id})
             rows[name] = [dict(row) for row in result.mappings()]
     return Snapshot(blobs=blobs, paths=paths, **rows)
+
+
+@attrs.frozen
+class Added:
+    """What one snapshot has that an earlier one had not: new blobs, paths and rows."""
+
+    blobs: dict[str, bytes]
+    paths: tuple[str, ...]
+    objects: list[dict[str, Any]]
+    assets: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+
+    @property
+    def nothing(self) -> bool:
+        return not (self.blobs or self.paths or self.objects or self.assets or self.events)
+
+
+def added(before: Snapshot, after: Snapshot) -> Added:
+    """What ``after`` added to ``before``; fails if anything ``before`` held changed or went."""
+    changed = [k for k, v in before.blobs.items() if after.blobs.get(k) != v]
+    assert not changed, f"blobs changed or removed: {changed}"
+    assert set(before.paths) <= set(after.paths), "paths removed"
+    new_rows: dict[str, list[dict[str, Any]]] = {}
+    for name in ("objects", "assets", "events"):
+        old, new = getattr(before, name), getattr(after, name)
+        assert [row for row in new if row in old] == old, f"{name} rows changed or removed"
+        new_rows[name] = [row for row in new if row not in old]
+    return Added(
+        blobs={k: v for k, v in after.blobs.items() if k not in before.blobs},
+        paths=tuple(p for p in after.paths if p not in before.paths),
+        **new_rows,
+    )

@@ -10,15 +10,19 @@ cycle) are written once. What is async about it:
 * content may be an async iterator of bytes, or an object with an async ``read`` (an upload
   of a web framework): the worker pulls each chunk from the event loop, one at a time, so a
   large upload or a provider download streams through without being held whole;
-* a cancelled call stops pulling content, lets the protocol clean up (the pending row and the
-  partial blob go, exactly as for any failed ingest), and only then raises
-  :class:`asyncio.CancelledError`.
+* a cancelled call stops pulling content (the pull in flight is cancelled, and a source
+  that cleans up on cancellation finishes doing so), lets the protocol clean up (the pending
+  row and the partial blob go, exactly as for any failed ingest), and only then raises
+  :class:`asyncio.CancelledError` -- however often it is cancelled meanwhile. An ingest
+  whose worker had already pulled the end of its content publishes: the asset is complete,
+  and a retry with the same idempotency key returns it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import inspect
 import threading
@@ -28,6 +32,7 @@ from collections.abc import (
     Awaitable,
     Callable,
     Coroutine,
+    Iterable,
     Iterator,
 )
 from typing import IO, Any, Concatenate, ParamSpec, TypeVar
@@ -47,16 +52,18 @@ class LoopBridge:
     """What code in a worker thread needs of the event loop that awaits it: pull an async
     iterator chunk by chunk (:meth:`pull`), or await one coroutine (:meth:`call`).
 
-    Nothing is read ahead. :meth:`cancel` (the awaiting call was cancelled) makes the wait
-    in flight, and every later one, raise :class:`asyncio.CancelledError` in the worker, so
-    the protocol running there cleans up as after any failure.
+    Nothing is read ahead. :meth:`cancel` (the awaiting call was cancelled) cancels the wait
+    in flight on the loop and refuses every later one: the worker's wait raises
+    :class:`asyncio.CancelledError` once the awaitable in flight has stopped (a source that
+    cleans up on cancellation has finished doing so), and the protocol running in the
+    worker then cleans up as after any failure.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._lock = threading.Lock()
         self._cancelled = False
-        self._pending: concurrent.futures.Future[Any] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._sources: list[_Source] = []
 
     def call(self, awaitable: Awaitable[R], *, always: bool = False) -> R:
@@ -65,25 +72,41 @@ class LoopBridge:
         ``always``: run it even after a cancellation, and let no cancellation stop it (for
         clean-up, such as closing a download).
         """
-
-        async def run() -> R:
-            return await awaitable
-
         if always:
-            return asyncio.run_coroutine_threadsafe(run(), self._loop).result()
+            return asyncio.run_coroutine_threadsafe(_await(awaitable), self._loop).result()
+        outcome: concurrent.futures.Future[R] = concurrent.futures.Future()
         with self._lock:
             if self._cancelled:
-                if inspect.iscoroutine(awaitable):
-                    awaitable.close()
+                _discard(awaitable)
                 raise asyncio.CancelledError("the awaiting call was cancelled")
-            pending: concurrent.futures.Future[R] = asyncio.run_coroutine_threadsafe(
-                run(), self._loop
-            )
-            self._pending = pending
+            self._loop.call_soon_threadsafe(self._start, awaitable, outcome)
         try:
-            return pending.result()
+            return outcome.result()
         except concurrent.futures.CancelledError:
             raise asyncio.CancelledError("the awaiting call was cancelled") from None
+
+    def _start(self, awaitable: Awaitable[R], outcome: concurrent.futures.Future[R]) -> None:
+        """On the loop: run one awaitable of :meth:`call` as a task this bridge can cancel."""
+        with self._lock:
+            if self._cancelled:  # cancelled after call() scheduled this: never start it
+                _discard(awaitable)
+                outcome.cancel()
+                return
+            task = self._loop.create_task(_await(awaitable))
+            self._tasks.add(task)
+        task.add_done_callback(functools.partial(self._finished, outcome))
+
+    def _finished(self, outcome: concurrent.futures.Future[Any], task: asyncio.Task[Any]) -> None:
+        """On the loop: hand a finished task's outcome to the waiting worker."""
+        with self._lock:
+            self._tasks.discard(task)
+        with contextlib.suppress(concurrent.futures.InvalidStateError):
+            if task.cancelled():
+                outcome.cancel()
+            elif (error := task.exception()) is not None:
+                outcome.set_exception(error)
+            else:
+                outcome.set_result(task.result())
 
     def pull(self, source: AsyncIterator[Any]) -> Iterator[Any]:
         """A sync iterator over ``source``, for the worker thread."""
@@ -92,16 +115,53 @@ class LoopBridge:
         return wrapped
 
     def cancel(self) -> None:
-        """Stop the worker's wait in flight and refuse every later one."""
+        """Cancel the wait in flight and refuse every later one (from any thread)."""
         with self._lock:
             self._cancelled = True
-            if self._pending is not None:
-                self._pending.cancel()
+            tasks = list(self._tasks)
+        for task in tasks:
+            self._loop.call_soon_threadsafe(task.cancel)
 
     async def aclose(self) -> None:
-        """Close the async generators left half-read (on the loop, where they live)."""
+        """Close the async generators left half-read (on the loop, where they live), once
+        every wait in flight has finished. A cancellation meanwhile does not stop it: it is
+        raised when the sources are closed."""
+        closing = asyncio.ensure_future(self._close_sources())
+        if await _finish_through_cancellation([closing]):
+            if not closing.cancelled():
+                closing.exception()  # the cancellation is what the caller sees
+            raise asyncio.CancelledError("the awaiting call was cancelled")
+        closing.result()
+
+    async def _close_sources(self) -> None:
+        with self._lock:
+            tasks = list(self._tasks)
+        await asyncio.gather(*tasks, return_exceptions=True)
         for source in self._sources:
             await source.aclose()
+
+
+async def _await(awaitable: Awaitable[R]) -> R:
+    return await awaitable
+
+
+def _discard(awaitable: Awaitable[Any]) -> None:
+    """Close an awaitable that will never be awaited (no "never awaited" warning)."""
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()
+
+
+async def _finish_through_cancellation(futures: Iterable[asyncio.Future[Any]]) -> bool:
+    """Wait until every future is done, even if the waiting task is cancelled meanwhile
+    (clean-up that must not be cut short); return whether it was."""
+    pending = set(futures)
+    cancelled = False
+    while pending:
+        try:
+            _, pending = await asyncio.wait(pending)
+        except asyncio.CancelledError:
+            cancelled = True
+    return cancelled
 
 
 class _Source:
@@ -128,25 +188,37 @@ class _Source:
             await close()
 
 
-async def _read_chunks(reader: Any) -> AsyncIterator[bytes]:
-    """Chunks of an object with an async ``read(size)`` (a web framework's upload)."""
-    while True:
-        chunk = await reader.read(CHUNK)
-        if not chunk:
-            return
-        yield chunk
+class _Reader:
+    """An object with an async ``read(size)`` (a web framework's upload), read from the
+    worker thread through a :class:`LoopBridge`: to the ingest it is a binary stream like
+    any other (``None`` is "no data yet", text is refused), read one call at a time."""
+
+    def __init__(self, bridge: LoopBridge, reader: Any) -> None:
+        self._bridge = bridge
+        self._reader = reader
+
+    def read(self, size: int = -1) -> Any:
+        return self._bridge.call(self._reader.read(size))
 
 
-def _async_source(value: object) -> AsyncIterator[Any] | None:
-    """An async iterator for content given as one, else None (sync content passes as is)."""
-    if isinstance(value, str | bytes | bytearray | memoryview):
-        return None
-    if isinstance(value, AsyncIterable):
-        return aiter(value)
+def _is_async_reader(value: object) -> bool:
     read = getattr(value, "read", None)
-    if read is not None and inspect.iscoroutinefunction(read):
-        return _read_chunks(value)
-    return None
+    return read is not None and (
+        inspect.iscoroutinefunction(read)
+        or inspect.iscoroutinefunction(getattr(read, "__call__", None))  # noqa: B004
+    )
+
+
+def _bridged(bridge: LoopBridge, value: Any) -> Any:
+    """Content for the worker: an async iterator or async reader bridged to the loop; any
+    other value as it is."""
+    if isinstance(value, str | bytes | bytearray | memoryview):
+        return value
+    if isinstance(value, AsyncIterable):
+        return bridge.pull(aiter(value))
+    if _is_async_reader(value):
+        return _Reader(bridge, value)
+    return value
 
 
 def _awaitable(
@@ -212,14 +284,10 @@ class AsyncAssetCatalog:
         """``method(sync_catalog, *args, **kwargs)`` in a worker, async content bridged."""
 
         def work(bridge: LoopBridge) -> R:
-            def bridged(value: Any) -> Any:
-                source = _async_source(value)
-                return value if source is None else bridge.pull(source)
-
             return method(
                 self._catalog,
-                *(bridged(a) for a in args),
-                **{name: bridged(value) for name, value in kwargs.items()},
+                *(_bridged(bridge, a) for a in args),
+                **{name: _bridged(bridge, value) for name, value in kwargs.items()},
             )
 
         return await self.run_in_worker(work)
@@ -240,7 +308,10 @@ class AsyncAssetCatalog:
             return await asyncio.shield(running)
         except asyncio.CancelledError:
             bridge.cancel()
-            await asyncio.wait([running])
+            # However often it is cancelled again, the call only ends with its worker.
+            await _finish_through_cancellation([running])
+            if not running.cancelled():
+                running.exception()  # the worker's own end (its CancelledError) is not news
             raise
         finally:
             await bridge.aclose()

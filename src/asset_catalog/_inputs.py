@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import binascii
 import datetime as dt
+import inspect
 import json
 import math
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
@@ -196,13 +197,20 @@ def decode_image(value: str, limit: int, field: str = "image") -> list[bytes]:
     return chunks
 
 
+_NOT_CONTENT = "must be bytes, a binary file object or an iterable of bytes"
+
+
 def chunks_of(content: object, field: str, limit: int) -> Iterator[bytes]:
     """Turn bytes, a binary stream or an iterable of chunks into an iterator of chunks.
 
     Content whose length is known up front is refused here, before anything is written.
+    The contract in full: docs/api.md#content-sources.
     """
     if isinstance(content, bytes | bytearray | memoryview):
-        view = memoryview(content)
+        try:
+            view = memoryview(content)
+        except ValueError:  # a released memoryview
+            raise InvalidInput(field, "is a released memoryview") from None
         if view.nbytes > limit:
             raise PayloadTooLarge(field, limit)
         if not view.c_contiguous:  # a strided slice: copy it into plain bytes
@@ -210,13 +218,17 @@ def chunks_of(content: object, field: str, limit: int) -> Iterator[bytes]:
         view = view.cast("B")
         return (bytes(view[i : i + CHUNK]) for i in range(0, len(view), CHUNK))
     if isinstance(content, str):
-        raise InvalidInput(field, "must be bytes, a binary file object or an iterable of bytes")
+        raise InvalidInput(field, _NOT_CONTENT)
     read = getattr(content, "read", None)
+    if isinstance(content, AsyncIterable) or inspect.iscoroutinefunction(read):
+        raise InvalidInput(
+            field, "is async (an async iterator or an async read()): use AsyncAssetCatalog"
+        )
     if callable(read):
         return _read_stream(read, field)
     if isinstance(content, Iterable):
         return _checked(iter(content), field)
-    raise InvalidInput(field, "must be bytes, a binary file object or an iterable of bytes")
+    raise InvalidInput(field, _NOT_CONTENT)
 
 
 NOT_READY_WAIT = 30.0
@@ -230,6 +242,7 @@ def _read_stream(read: Any, field: str) -> Iterator[bytes]:
     ``None`` is not the end: a non-blocking stream (``io.RawIOBase``) says "no data yet".
     The read is tried again, backing off to 50 ms, and after ``NOT_READY_WAIT`` seconds
     without data the ingest fails (nothing is published) rather than keep a truncated copy.
+    A short read is just a chunk: only ``b""`` ends the stream.
     """
     waited, pause = 0.0, 0.001
     while True:
@@ -244,19 +257,32 @@ def _read_stream(read: Any, field: str) -> Iterator[bytes]:
             time.sleep(pause)
             waited, pause = waited + pause, min(pause * 2, 0.05)
             continue
+        if inspect.isawaitable(chunk):
+            if inspect.iscoroutine(chunk):
+                chunk.close()  # never awaited: close it without a warning
+            raise InvalidInput(field, "stream's read() is async: use AsyncAssetCatalog")
         if not isinstance(chunk, bytes | bytearray | memoryview):
             raise InvalidInput(field, "stream must be opened in binary mode")
-        if not chunk:
+        data = _bytes(chunk, field, "stream")
+        if not data:
             return
         waited, pause = 0.0, 0.001
-        yield bytes(chunk)
+        yield data
 
 
 def _checked(chunks: Iterator[Any], field: str) -> Iterator[bytes]:
     for chunk in chunks:
         if not isinstance(chunk, bytes | bytearray | memoryview):
             raise InvalidInput(field, f"chunks must be bytes, not {type(chunk).__name__}")
-        yield bytes(chunk)
+        yield _bytes(chunk, field, "chunk")
+
+
+def _bytes(chunk: bytes | bytearray | memoryview, field: str, what: str) -> bytes:
+    """A chunk as bytes (a copy, so a buffer the source re-uses cannot change it later)."""
+    try:
+        return bytes(chunk)
+    except ValueError:  # a released memoryview
+        raise InvalidInput(field, f"{what} gave a released memoryview") from None
 
 
 def plausible_id(asset_id: object) -> bool:
