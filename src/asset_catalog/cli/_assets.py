@@ -19,7 +19,7 @@ from ..exceptions import InvalidInput
 from ._common import CHUNK, LARGE, byte_progress, json_option, tenant_option
 from ._config import open_catalog_for, settings_of
 from ._errors import ExitCode, fail, message_for
-from ._output import add_assets, asset_table, detail_table, emit_json, events_table, stdout_console
+from ._output import add_assets, asset_table, detail_table, emit_json, events_table, print_tables
 from ._params import DURATION, INSTANT
 
 __all__ = ["COMMANDS"]
@@ -104,7 +104,7 @@ def ls_command(
             if not (follow and cursor):
                 break
     if not as_json:
-        stdout_console().print(table)
+        print_tables(table)
     if cursor and not follow:
         if settings.secret:
             click.echo(f"more: --cursor {cursor}", err=True)
@@ -131,10 +131,7 @@ def show_command(ctx: click.Context, /, *, asset_id: str, tenant: str, as_json: 
     if as_json:
         emit_json({"asset": asset, "events": list(events)})
         return
-    console = stdout_console()
-    console.print(detail_table(asset))
-    console.print()
-    console.print(events_table(events))
+    print_tables(detail_table(asset), events_table(events))
 
 
 def _read(handle: IO[bytes], advance: Callable[[int], object]) -> Iterator[bytes]:
@@ -211,7 +208,7 @@ def ingest_command(
             if as_json:
                 emit_json(asset)
     if not as_json and ingested:
-        stdout_console().print(add_assets(asset_table(), ingested))
+        print_tables(add_assets(asset_table(), ingested))
     if refused:
         ctx.exit(int(ExitCode.REFUSED))
 
@@ -313,6 +310,8 @@ def get_command(
       asset-catalog get 0b4e1c2a-... --tenant acme -o - | sha256sum
     """
     settings = settings_of(ctx)
+    if as_json and str(output) == "-":
+        fail("--json and -o - would both write to stdout: pick one", ExitCode.USAGE)
     with open_catalog_for(settings) as catalog:
         asset = catalog.get(tenant, asset_id)
         with (

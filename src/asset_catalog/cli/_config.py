@@ -56,8 +56,9 @@ class Settings:
     actor: str = "cli"
 
     def shown_database(self) -> str:
-        """The database URL without its password."""
-        return database_url(self.database_url).render_as_string(hide_password=True)
+        """The database URL without its password (and the PostgreSQL schema, if one)."""
+        shown = database_url(self.database_url).render_as_string(hide_password=True)
+        return f"{shown} (schema {self.schema})" if self.schema else shown
 
 
 def database_url(text: str) -> URL:

@@ -13,7 +13,7 @@ from ._common import json_option
 from ._config import open_catalog_for, settings_of
 from ._errors import ExitCode
 from ._migrate import migrate
-from ._output import emit_json, human_size, stderr_console, stdout_console
+from ._output import emit_json, human_size, print_tables, stderr_console
 from ._params import DURATION
 
 __all__ = ["COMMANDS"]
@@ -124,14 +124,9 @@ def verify_command(
             emit_json({"finding": finding})
         emit_json({"report": report})
     else:
-        out = stdout_console()
-        if report.findings:
-            out.print(_findings(report))
-            out.print()
-        out.print(_summary(report))
-        out.print(
-            "ok" if report.ok else f"{report.total} finding{'' if report.total == 1 else 's'}"
-        )
+        print_tables(_findings(report) if report.findings else None, _summary(report))
+        plural = "" if report.total == 1 else "s"
+        click.echo("ok" if report.ok else f"{report.total} finding{plural}")
     if not report.ok:
         ctx.exit(int(ExitCode.FINDINGS))
 

@@ -20,6 +20,7 @@ __all__ = [
     "emit_json",
     "events_table",
     "human_size",
+    "print_tables",
     "stderr_console",
     "stdout_console",
 ]
@@ -41,6 +42,19 @@ def stdout_console() -> Console:
 def stderr_console() -> Console:
     """The console progress bars are drawn on: stderr, so stdout stays the result."""
     return Console(stderr=True, highlight=False)
+
+
+def print_tables(*tables: Table | None) -> None:
+    """Print tables on stdout, a blank line between them (None for none), without the
+    spaces rich pads the last column with."""
+    console = stdout_console()
+    with console.capture() as captured:
+        for n, table in enumerate(t for t in tables if t is not None):
+            if n:
+                console.print()
+            console.print(table)
+    lines = captured.get().splitlines()
+    click.echo("\n".join(line.rstrip() for line in lines), color=console.is_terminal)
 
 
 def emit_json(value: Any) -> None:
