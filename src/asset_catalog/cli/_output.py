@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from .._json import to_json
@@ -46,10 +47,21 @@ def stderr_console() -> Console:
 
 def print_tables(*tables: Table | None) -> None:
     """Print tables on stdout, a blank line between them (None for none), without the
-    spaces rich pads the last column with."""
+    spaces rich pads the last column with.
+
+    A table wider than the terminal is printed at its own width (the terminal wraps the
+    lines) rather than squeezed: an id or a time cut short would be useless.
+    """
+    shown = [t for t in tables if t is not None]
     console = stdout_console()
+    wide = console.options.update_width(PIPE_WIDTH)
+    needed = max((Measurement.get(console, wide, t).maximum for t in shown), default=0)
+    if needed > console.width:
+        console = Console(
+            highlight=False, soft_wrap=False, width=needed, force_terminal=console.is_terminal
+        )
     with console.capture() as captured:
-        for n, table in enumerate(t for t in tables if t is not None):
+        for n, table in enumerate(shown):
             if n:
                 console.print()
             console.print(table)
@@ -83,12 +95,14 @@ def _when(value: Any) -> str:
 def asset_table() -> Table:
     """An empty table of assets: add rows with :func:`add_assets`."""
     table = Table(header_style="bold", box=None, pad_edge=False)
-    table.add_column("ID", no_wrap=True)
-    table.add_column("TYPE", no_wrap=True)
+    # Ids and times are never cut, whatever the terminal's width; the MIME type and the
+    # filename give way first.
+    table.add_column("ID", no_wrap=True, min_width=36)
+    table.add_column("TYPE", no_wrap=True, min_width=5)
     table.add_column("MIME", no_wrap=True, overflow="ellipsis", max_width=32)
-    table.add_column("SIZE", justify="right", no_wrap=True)
-    table.add_column("CREATED", no_wrap=True)
-    table.add_column("FILENAME", overflow="fold")
+    table.add_column("SIZE", justify="right", no_wrap=True, min_width=6)
+    table.add_column("CREATED", no_wrap=True, min_width=20)
+    table.add_column("FILENAME", overflow="fold", min_width=8)
     return table
 
 
