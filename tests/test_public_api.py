@@ -35,7 +35,7 @@ API_DOC = (ROOT / "docs" / "api.md").read_text()
 SECRET = "a-long-random-secret-for-tests"
 PUBLIC_MODULES = {
     name: importlib.import_module(f"asset_catalog.{name}")
-    for name in ("exceptions", "protocols", "sql", "storage", "fastapi", "flask")
+    for name in ("exceptions", "protocols", "sql", "storage", "fastapi", "flask", "cli")
 }
 
 
@@ -125,11 +125,11 @@ class TestPublicApi:
         assert asset_catalog.__version__ == version("asset-catalog")
 
     def test_import_pulls_in_no_optional_dependency(self) -> None:
-        """Importing the package loads no psycopg, s3fs, boto or web framework."""
+        """Importing the package loads no psycopg, s3fs, boto, web framework or CLI toolkit."""
         code = (
             "import sys, asset_catalog, asset_catalog.sql, asset_catalog.storage;"
-            "bad = [m for m in ('psycopg', 's3fs', 'botocore', 'PIL', 'flask', 'fastapi', 'pytest')"
-            " if m in sys.modules]; print(bad)"
+            "bad = [m for m in ('psycopg', 's3fs', 'botocore', 'PIL', 'flask', 'fastapi', 'pytest',"
+            " 'click', 'rich') if m in sys.modules]; print(bad)"
         )
         out = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -143,6 +143,8 @@ class TestPublicApi:
             ("asset_catalog.openai_agents", "agents", "agents"),
             ("asset_catalog.fastapi", "fastapi", "fastapi"),
             ("asset_catalog.flask", "flask", "flask"),
+            ("asset_catalog.cli", "click", "cli"),
+            ("asset_catalog.cli", "rich", "cli"),
         ],
     )
     def test_an_integration_without_its_sdk_names_the_extra(
@@ -228,7 +230,17 @@ class TestDocumented:
 
     @pytest.mark.parametrize(
         "name",
-        ["protocols", "sql", "storage", "testing", "openai", "openai_agents", "fastapi", "flask"],
+        [
+            "protocols",
+            "sql",
+            "storage",
+            "testing",
+            "openai",
+            "openai_agents",
+            "fastapi",
+            "flask",
+            "cli",
+        ],
     )
     def test_every_sub_module_name_is_in_the_api_reference(self, name: str) -> None:
         """Each public name of the sub-modules appears in docs/api.md."""

@@ -1,0 +1,1 @@
+"""The Alembic environment of ``asset-catalog migrate`` (its ``script_location``)."""
