@@ -174,13 +174,20 @@ class TestLifecycle:
         assert image["conversation_id"] == "conv_1"
 
         signing = ["--secret", SECRET, "--base-url", BASE_URL]
-        table, images, url, got, shown = run.many(
+        table, images, url, got, shown, usage = run.many(
             ["ls"],
             ["ls", "--type", "image", "--json"],
             [*signing, "url", doc["id"], "--expires-in", "1h"],
             ["get", doc["id"], "-o", str(tmp_path / "copy.csv")],
             ["show", image["id"]],
+            ["usage", "--json"],
         )
+        (used,) = usage.json_lines()
+        assert (used["assets"], used["bytes"]) == (2, image["size_bytes"] + doc["size_bytes"])
+        assert sorted((e["asset_type"], e["assets"]) for e in used["entries"]) == [
+            ("file", 1),
+            ("image", 1),
+        ]
         lines = table.out.splitlines()
         assert lines[0].split() == ["ID", "TYPE", "MIME", "SIZE", "CREATED", "FILENAME"]
         assert [line.split()[0] for line in lines[1:]] == [doc["id"], image["id"]]  # newest first
@@ -215,6 +222,13 @@ class TestLifecycle:
         assert verified.out.rstrip().endswith("ok")
         assert reconciled.json_lines() == [
             {"pending_failed": 0, "deletes_finished": 0, "errors": []}
+        ]
+        assert image["size_bytes"] < 1024  # shown in bytes, exactly
+        assert run("usage").out.splitlines()[-1].split() == [
+            "all",
+            "1",
+            str(image["size_bytes"]),
+            "B",
         ]
 
         (blob,) = [

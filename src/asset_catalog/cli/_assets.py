@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 import click
+from rich.table import Table
 
 from .._catalog import AssetCatalog
 from .._limits import MAX_EXPIRES_IN, MAX_LIST_LIMIT
@@ -19,7 +20,15 @@ from ..exceptions import InvalidInput
 from ._common import CHUNK, LARGE, byte_progress, json_option, tenant_option
 from ._config import open_catalog_for, settings_of
 from ._errors import ExitCode, fail, message_for
-from ._output import add_assets, asset_table, detail_table, emit_json, events_table, print_tables
+from ._output import (
+    add_assets,
+    asset_table,
+    detail_table,
+    emit_json,
+    events_table,
+    human_size,
+    print_tables,
+)
 from ._params import DURATION, INSTANT
 
 __all__ = ["COMMANDS"]
@@ -384,9 +393,46 @@ def rm_command(
         click.echo(f"deleted {asset_id}" if deleted else f"{asset_id} was already deleted")
 
 
+@click.command("usage")
+@tenant_option
+@json_option
+@click.pass_context
+def usage_command(ctx: click.Context, /, *, tenant: str, as_json: bool) -> None:
+    """What a tenant stores now: live assets and bytes, by asset type and source tool.
+
+    \b
+    Example:
+      asset-catalog usage --tenant acme
+    With --json: one line, {"tenant_id": ..., "assets": ..., "bytes": ..., "entries": [...]}.
+    """
+    with open_catalog_for(settings_of(ctx)) as catalog:
+        usage = catalog.usage(tenant)
+    if as_json:
+        emit_json(usage)
+        return
+    table = Table(header_style="bold", box=None, pad_edge=False)
+    for name, justify in (
+        ("TYPE", "left"),
+        ("TOOL", "left"),
+        ("ASSETS", "right"),
+        ("SIZE", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for entry in usage.entries:
+        table.add_row(
+            str(entry.asset_type),
+            str(entry.source_tool),
+            f"{entry.assets:,}",
+            human_size(entry.bytes),
+        )
+    table.add_row("all", "", f"{usage.assets:,}", human_size(usage.bytes), style="bold")
+    print_tables(table)
+
+
 COMMANDS = [
     ls_command,
     show_command,
+    usage_command,
     ingest_command,
     url_command,
     get_command,
