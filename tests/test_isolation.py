@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import inspect
+import io
+import tarfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -312,6 +314,20 @@ def audit_usage(w: World) -> None:
         assert usage.bytes == sum(a.size_bytes for a in page.items)
 
 
+def audit_export(w: World) -> None:
+    """B's export holds B's assets only, whatever user or conversation it names."""
+    sink = io.BytesIO()
+    with w.nothing_written():
+        w.b.export(B, sink)
+        for user in ("user-a", "user-b"):
+            w.b.export(B, io.BytesIO(), user_id=user)
+    with tarfile.open(fileobj=io.BytesIO(sink.getvalue())) as tar:
+        exported = {name.split("/")[1] for name in tar.getnames() if name.startswith("files/")}
+    assert exported
+    assert exported.isdisjoint(w.a_ids)
+    assert exported == {a.id for a in w.catalog.list(B, limit=100).items}
+
+
 def audit_presign(w: World) -> None:
     """No URL for any of A's assets, and nothing audited."""
     with w.nothing_written():
@@ -373,6 +389,7 @@ AUDITS: dict[str, Callable[[World], None]] = {
     "events": audit_events,
     "find": audit_find,
     "usage": audit_usage,
+    "export": audit_export,
     "presign": audit_presign,
     "presign_many": audit_presign_many,
     "delete": audit_delete,

@@ -352,6 +352,7 @@ class AsyncAssetCatalog:
     events = _awaitable(AssetCatalog.events)
     find = _awaitable(AssetCatalog.find)
     usage = _awaitable(AssetCatalog.usage)
+    export = _awaitable(AssetCatalog.export)
     delete = _awaitable(AssetCatalog.delete)
     delete_conversation = _awaitable(AssetCatalog.delete_conversation)
     presign = _awaitable(AssetCatalog.presign)

@@ -10,8 +10,9 @@ one) reuses every step by calling this one.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import attrs
 
@@ -36,6 +37,7 @@ from ._inputs import disposition as checked_disposition
 from ._inputs import mime_prefix as checked_mime_prefix
 from ._limits import DEFAULT_MAX_BYTES, MAX_PRESIGN_BATCH
 from ._logic import downloads, lifecycle, links, queries
+from ._logic.export import export
 from ._logic.ingest import (
     IngestRequest,
     container_file_key,
@@ -50,6 +52,7 @@ from ._models import (
     AssetEvent,
     AssetType,
     Download,
+    ExportReport,
     Page,
     PresignBatch,
     PresignedUrl,
@@ -408,6 +411,29 @@ class AssetCatalog:
     def events(self, tenant_id: str, asset_id: str) -> tuple[AssetEvent, ...]:
         """The audit trail of an asset (also after it was deleted), oldest first."""
         return queries.events_of(self, host_id(tenant_id, "tenant_id"), asset_id)
+
+    def export(
+        self,
+        tenant_id: str,
+        target: str | os.PathLike[str] | IO[bytes],
+        *,
+        user_id: str | None = None,
+        conversation_id: str | None = None,
+    ) -> ExportReport:
+        """Write the tenant's live assets (only one user's, or one conversation's, if given)
+        and their audit trails out, for a data-export request.
+
+        ``target`` is a directory (created; it must be new or empty) or a writable binary
+        stream, which receives a tar archive. Either holds ``manifest.jsonl`` (one line per
+        asset: ``path``, ``asset`` and ``events`` in their JSON form) and each asset's bytes
+        at ``files/{asset_id}/{filename}``, checked against the recorded size and sha256 as
+        they are copied. Read a page and copied a chunk at a time: memory stays bounded.
+        """
+        query = AssetQuery(
+            user_id=optional_host_id(user_id, "user_id"),
+            conversation_id=optional_host_id(conversation_id, "conversation_id"),
+        )
+        return export(self, host_id(tenant_id, "tenant_id"), target, query)
 
     def usage(self, tenant_id: str) -> Usage:
         """What the tenant stores now: its live assets and their bytes, in all and by asset

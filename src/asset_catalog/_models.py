@@ -15,6 +15,7 @@ __all__ = [
     "AssetType",
     "Download",
     "EventKind",
+    "ExportReport",
     "FindingKind",
     "ObjectStatus",
     "Page",
@@ -224,6 +225,14 @@ class ReconcileReport:
     """Deletes that died half-way: their blob removed, their row now ``deleted``."""
     errors: tuple[str, ...] = ()
     """One line per object whose blob could not be removed (left for the next run)."""
+
+
+@attrs.frozen
+class ExportReport:
+    """What :meth:`AssetCatalog.export` wrote: how many assets, and their bytes."""
+
+    assets: int = 0
+    bytes: int = 0
 
 
 @attrs.frozen
