@@ -8,10 +8,12 @@ side by side (:meth:`Cli.many`).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +47,8 @@ class Ran:
     code: int
     out: str
     err: str
+    raw: bytes = b""
+    """stdout as bytes (``out`` is its text)."""
 
     def json_lines(self) -> list[Any]:
         return [json.loads(line) for line in self.out.splitlines()]
@@ -82,7 +86,7 @@ class Cli:
             process.kill()
             process.communicate()
             raise
-        return Ran(tuple(args), process.returncode, out.decode(), err.decode())
+        return Ran(tuple(args), process.returncode, out.decode(errors="replace"), err.decode(), out)
 
     @staticmethod
     def _check(ran: Ran, code: int) -> Ran:
@@ -181,6 +185,14 @@ class TestLifecycle:
             ["get", doc["id"], "-o", str(tmp_path / "copy.csv")],
             ["show", image["id"]],
             ["usage", "--json"],
+        )
+        exported = run("export", "--user", "nobody", "-o", str(tmp_path / "none"))
+        assert exported.out == "exported 0 assets (0 B) to " + str(tmp_path / "none") + "\n"
+        archive = run("export", "-o", "-")
+        with tarfile.open(fileobj=io.BytesIO(archive.raw)) as tar:
+            assert tar.extractfile(f"files/{doc['id']}/report.csv").read() == CSV  # type: ignore[union-attr]
+        assert run("export", "-o", str(tmp_path / "none"), code=ExitCode.REFUSED).error_line() == (
+            "error: --output: must be a new or empty directory"
         )
         (used,) = usage.json_lines()
         assert (used["assets"], used["bytes"]) == (2, image["size_bytes"] + doc["size_bytes"])

@@ -393,6 +393,54 @@ def rm_command(
         click.echo(f"deleted {asset_id}" if deleted else f"{asset_id} was already deleted")
 
 
+@click.command("export")
+@tenant_option
+@click.option("--user", "user_id", help="Only this user's assets.")
+@click.option("--conversation", "conversation_id", help="Only this conversation's assets.")
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False, allow_dash=True, path_type=Path),
+    help="A new (or empty) directory, or - for a tar archive on stdout.",
+)
+@json_option
+@click.pass_context
+def export_command(
+    ctx: click.Context,
+    /,
+    *,
+    tenant: str,
+    user_id: str | None,
+    conversation_id: str | None,
+    output: Path,
+    as_json: bool,
+) -> None:
+    """Write a tenant's assets (or one user's, one conversation's) and their audit trails
+    out, for a data-export request: manifest.jsonl and files/<id>/<name>.
+
+    \b
+    Examples:
+      asset-catalog export --tenant acme --user user_7 -o export-user_7
+      asset-catalog export --tenant acme --conversation conv_1 -o - > conv_1.tar
+    """
+    if as_json and str(output) == "-":
+        fail("--json and -o - would both write to stdout: pick one", ExitCode.USAGE)
+    scope = {"user_id": user_id, "conversation_id": conversation_id}
+    with open_catalog_for(settings_of(ctx)) as catalog:
+        if str(output) == "-":
+            report = catalog.export(tenant, sys.stdout.buffer, **scope)
+            sys.stdout.buffer.flush()
+        else:
+            report = catalog.export(tenant, output, **scope)
+    if as_json:
+        emit_json(report)
+    else:
+        where = "stdout" if str(output) == "-" else str(output)
+        message = f"exported {report.assets} assets ({human_size(report.bytes)}) to {where}"
+        click.echo(message, err=str(output) == "-")
+
+
 @click.command("usage")
 @tenant_option
 @json_option
@@ -433,6 +481,7 @@ COMMANDS = [
     ls_command,
     show_command,
     usage_command,
+    export_command,
     ingest_command,
     url_command,
     get_command,

@@ -57,6 +57,7 @@ _OPTIONS = {
     "cursor": "--cursor",
     "expires_in": "--expires-in",
     "disposition": "--disposition",
+    "target": "--output",
     "actor": "--actor",
     "secret": "--secret",
     "base_url": "--base-url",
