@@ -642,6 +642,18 @@ ID_SLOTS: list[tuple[str, str, bool, Call, str]] = [
     ),
     ("get", "tenant_id", True, lambda w, v: w.catalog.get(v, w.image_id), "not_found"),
     ("list", "tenant_id", True, lambda w, v: w.catalog.list(v), "empty_page"),
+    ("usage", "tenant_id", True, lambda w, v: w.catalog.usage(v), "no_usage"),
+    ("export", "tenant_id", True, lambda w, v: w.catalog.export(v, io.BytesIO()), "no_export"),
+    *(
+        (
+            "export",
+            name,
+            False,
+            lambda w, v, name=name: w.catalog.export(TENANT_A, io.BytesIO(), **{name: v}),
+            "no_export",
+        )
+        for name in ("user_id", "conversation_id")
+    ),
     ("events", "tenant_id", True, lambda w, v: w.catalog.events(v, w.image_id), "empty"),
     ("presign", "tenant_id", True, lambda w, v: w.catalog.presign(v, w.image_id), "not_found"),
     (
@@ -927,6 +939,10 @@ def _check_visible_nothing(check: Check, label: str, call: Callable[[], Any], ou
         seen, ok = result, result == 0
     elif outcome == "none":
         seen, ok = result, result is None
+    elif outcome == "no_usage":
+        seen, ok = result, (result.assets, result.bytes, result.entries) == (0, 0, ())
+    elif outcome == "no_export":
+        seen, ok = result, (result.assets, result.bytes) == (0, 0)
     elif outcome == "nothing_purged":
         seen = result
         ok = (result.assets_purged, result.objects_purged) == (0, 0)
@@ -1542,6 +1558,7 @@ def test_every_argument_category_is_run() -> None:
         "checksums": "none: any value is taken for its truth (bool(checksums)); see test_fuzz",
         "audit": "none: any value is taken for its truth (bool(audit)); see test_fuzz",
         "window": "arguments",
+        "target": "none: a directory path or a writable stream; refusals in test_export.py",
     }
     others = {p for _, p in _public_parameters() if not ID_PARAMETER.search(p)}
     assert others - set(covered) == set()

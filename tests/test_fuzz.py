@@ -21,6 +21,7 @@ import datetime as dt
 import inspect
 import io
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -184,6 +185,7 @@ def working(name: str, world: World) -> st.SearchStrategy[Any] | None:
             lambda: [b"a,b\n", b"1,2\n"],
         ),
         "filename": st.sampled_from(["a.csv", "/mnt/data/plot.png", "r\u00e9sum\u00e9.pdf", "x"]),
+        "target": _factories(io.BytesIO),  # export: a stream (paths land in the test's cwd)
         "format": st.sampled_from([None, "png", "jpeg", "gif", "webp", "PNG"]),
         "source_tool": st.sampled_from([None, "image_generation", "code_interpreter"]),
         "mime_type": st.sampled_from([None, "text/csv", "image/png", "application/x-thing"]),
@@ -236,8 +238,13 @@ def working_or_default(
 
 @pytest.fixture
 def fuzz_world(
-    sqlite_repository: Any, local_storage: Any, signer: UrlSigner
+    sqlite_repository: Any,
+    local_storage: Any,
+    signer: UrlSigner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[World]:  # one per method; examples share it
+    monkeypatch.chdir(tmp_path)  # export() given any text makes that directory: here
     catalog = AssetCatalog(repository=sqlite_repository, storage=local_storage, signer=signer)
     world = seed(catalog, signer, "sqlite")
     _SNAPSHOTS[id(world)] = snapshot(catalog)
