@@ -117,3 +117,13 @@ def start_s3_server() -> S3Server:
             pytest.fail(f"{reason} (CI is set, so the S3 tests must run)", pytrace=False)
         pytest.skip(reason)
     return S3Server()
+
+
+#: The two stacks most suites that seed a world of their own run on: the embedded default
+#: and PostgreSQL (fixture names of a repository and a storage, for ``request.param``).
+SQLITE_LOCAL_AND_POSTGRES_MEMORY = [
+    pytest.param(("sqlite_repository", "local_storage"), id="sqlite-local"),
+    pytest.param(
+        ("postgres_repository", "memory_storage"), id="postgres-memory", marks=pytest.mark.postgres
+    ),
+]

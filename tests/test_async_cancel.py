@@ -48,6 +48,7 @@ from asset_catalog import (
 from asset_catalog._content.sniff import SNIFF_BYTES
 from asset_catalog.protocols import AssetRepository, BlobStorage
 
+from .backends import SQLITE_LOCAL_AND_POSTGRES_MEMORY
 from .figures import assert_verified
 from .images import png_bytes
 from .snapshots import Snapshot, added, snapshot
@@ -69,16 +70,7 @@ WAIT = 10.0
 # -- backends ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(
-    params=[
-        pytest.param(("sqlite_repository", "local_storage"), id="sqlite-local"),
-        pytest.param(
-            ("postgres_repository", "memory_storage"),
-            id="postgres-memory",
-            marks=pytest.mark.postgres,
-        ),
-    ]
-)
+@pytest.fixture(params=SQLITE_LOCAL_AND_POSTGRES_MEMORY)
 def plain(request: pytest.FixtureRequest, signer: UrlSigner) -> Iterator[AssetCatalog]:
     """The catalog without gates (for snapshots, reconcile, verify and the retry)."""
     repository: AssetRepository = request.getfixturevalue(request.param[0])

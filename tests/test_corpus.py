@@ -51,7 +51,7 @@ from asset_catalog import (
 from asset_catalog._content.filenames import content_disposition
 from asset_catalog._models import Asset
 
-from .backends import SECRET
+from .backends import SECRET, SQLITE_LOCAL_AND_POSTGRES_MEMORY
 from .clocks import TickingClock
 from .figures import CORPUS_CALLS, CORPUS_ITEMS, assert_verified
 from .images import gif_bytes, jpeg_bytes, png_bytes, webp_bytes
@@ -411,12 +411,7 @@ def seed(catalog: AssetCatalog, signer: UrlSigner, backend: str) -> World:
     return World(catalog, signer, backend, refs, Decoder(refs, signers))
 
 
-BACKENDS = [
-    pytest.param(("sqlite_repository", "local_storage"), id="sqlite-local"),
-    pytest.param(
-        ("postgres_repository", "memory_storage"), id="postgres-memory", marks=pytest.mark.postgres
-    ),
-]
+BACKENDS = SQLITE_LOCAL_AND_POSTGRES_MEMORY
 
 
 @pytest.fixture(params=BACKENDS)

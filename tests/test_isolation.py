@@ -36,7 +36,7 @@ from asset_catalog import (
 )
 from asset_catalog._models import Asset
 
-from .backends import SECRET
+from .backends import SECRET, SQLITE_LOCAL_AND_POSTGRES_MEMORY
 from .clocks import TickingClock
 from .figures import assert_verified
 from .images import gif_bytes, png_bytes
@@ -176,16 +176,7 @@ def build(catalog: AssetCatalog) -> World:
     )
 
 
-@pytest.fixture(
-    params=[
-        pytest.param(("sqlite_repository", "local_storage"), id="sqlite-local"),
-        pytest.param(
-            ("postgres_repository", "memory_storage"),
-            id="postgres-memory",
-            marks=pytest.mark.postgres,
-        ),
-    ]
-)
+@pytest.fixture(params=SQLITE_LOCAL_AND_POSTGRES_MEMORY)
 def world(request: pytest.FixtureRequest, signer: UrlSigner) -> Iterator[World]:
     repository, storage = request.param
     catalog = AssetCatalog(
