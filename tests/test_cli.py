@@ -351,6 +351,32 @@ class TestErrors:
             "error: 'alembic' is required for this feature: pip install 'asset-catalog[migrations]'"
         )
 
+    def test_backfill_is_idempotent(self, sqlite_cli: Cli, tmp_path: Path) -> None:
+        """A directory of older files is catalogued (images recognised, the source in the
+        metadata, an empty file refused with exit 3); a second run catalogues nothing new."""
+        run = sqlite_cli.with_env(ASSET_CATALOG_TENANT="acme")
+        png, csv = write_inputs(tmp_path)
+        legacy = tmp_path / "legacy"
+        (legacy / "2024").mkdir(parents=True)
+        (legacy / "2024" / png.name).write_bytes(png.read_bytes())
+        (legacy / csv.name).write_bytes(CSV)
+        (legacy / "empty.txt").write_bytes(b"")
+        run("init")
+        first = run("backfill", str(legacy), "--json", code=ExitCode.REFUSED)
+        rows = first.json_lines()
+        assert [(r["asset"]["filename"], r["new"]) for r in rows] == [
+            ("report.csv", True),  # a directory's files, then its subdirectories
+            ("chart.png", True),
+        ]
+        assert rows[1]["asset"]["asset_type"] == "image"
+        assert rows[0]["asset"]["metadata"]["backfilled_from"] == (legacy / csv.name).as_uri()
+        assert first.error_line().endswith("empty.txt: content: is empty")
+        again = run("backfill", str(legacy), code=ExitCode.REFUSED)
+        assert again.out.splitlines()[-1] == "0 catalogued, 2 already there, 1 refused"
+        assert len(run("ls", "--json").json_lines()) == 2
+        missing = run("backfill", str(tmp_path / "nowhere"), code=ExitCode.USAGE)
+        assert "not a directory or prefix with files" in missing.error_line()
+
     def test_an_ingest_goes_on_past_a_refused_file(self, sqlite_cli: Cli, tmp_path: Path) -> None:
         """A file the catalog refuses is reported; the others are ingested; exit code 3. The
         progress bar (drawn on a terminal, forced here) does not get in the way."""

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import click
 
 from ..exceptions import AssetCatalogError
-from . import _assets, _maintenance
+from . import _assets, _backfill, _maintenance
 from ._config import DEFAULT_DATABASE_URL, DEFAULT_STORAGE_URL, Settings, default_actor
 from ._errors import ExitCode, exit_code_for, message_for, one_line
 
@@ -108,7 +108,7 @@ def cli(
     )
 
 
-for _command in (*_maintenance.COMMANDS, *_assets.COMMANDS):
+for _command in (*_maintenance.COMMANDS, *_assets.COMMANDS, _backfill.backfill_command):
     cli.add_command(_command)
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -17,7 +17,7 @@ from .._catalog import AssetCatalog
 from .._limits import MAX_EXPIRES_IN, MAX_LIST_LIMIT
 from .._models import Asset, AssetType, SourceTool
 from ..exceptions import InvalidInput
-from ._common import CHUNK, LARGE, byte_progress, json_option, tenant_option
+from ._common import CHUNK, LARGE, byte_progress, json_option, read_counted, tenant_option
 from ._config import open_catalog_for, settings_of
 from ._errors import ExitCode, fail, message_for
 from ._output import (
@@ -143,13 +143,6 @@ def show_command(ctx: click.Context, /, *, asset_id: str, tenant: str, as_json: 
     print_tables(detail_table(asset), events_table(events))
 
 
-def _read(handle: IO[bytes], advance: Callable[[int], object]) -> Iterator[bytes]:
-    """The file a chunk at a time, counted on the progress bar."""
-    while chunk := handle.read(CHUNK):
-        advance(len(chunk))
-        yield chunk
-
-
 @click.command("ingest")
 @click.argument(
     "paths",
@@ -198,7 +191,7 @@ def ingest_command(
                 with path.open("rb") as handle:
                     asset = catalog.ingest_upload(
                         tenant,
-                        _read(handle, lambda n: progress.advance(overall, n)),
+                        read_counted(handle, lambda n: progress.advance(overall, n)),
                         filename=path.name,
                         user_id=user_id,
                         conversation_id=conversation_id,

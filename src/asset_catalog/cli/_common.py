@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator
+from typing import IO, Any, TypeVar
 
 import click
 from rich.progress import (
@@ -17,7 +17,7 @@ from rich.progress import (
 
 from ._output import stderr_console
 
-__all__ = ["LARGE", "byte_progress", "json_option", "tenant_option"]
+__all__ = ["CHUNK", "LARGE", "byte_progress", "json_option", "read_counted", "tenant_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +38,13 @@ def tenant_option(function: F) -> F:
         help="The tenant whose assets these are.",
     )
     return option(function)
+
+
+def read_counted(handle: IO[bytes], advance: Callable[[int], object]) -> Iterator[bytes]:
+    """A file a chunk at a time, each counted on a progress bar."""
+    while chunk := handle.read(CHUNK):
+        advance(len(chunk))
+        yield chunk
 
 
 def json_option(function: F) -> F:
