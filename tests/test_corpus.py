@@ -638,6 +638,15 @@ ID_SLOTS: list[tuple[str, str, bool, Call, str]] = [
     ("get", "tenant_id", True, lambda w, v: w.catalog.get(v, w.image_id), "not_found"),
     ("list", "tenant_id", True, lambda w, v: w.catalog.list(v), "empty_page"),
     ("usage", "tenant_id", True, lambda w, v: w.catalog.usage(v), "no_usage"),
+    ("erase", "tenant_id", True, lambda w, v: w.catalog.erase(v, user_id="u-none"), "no_erase"),
+    ("erase", "user_id", True, lambda w, v: w.catalog.erase(TENANT_A, user_id=v), "no_erase"),
+    (
+        "erase",
+        "actor",
+        False,
+        lambda w, v: w.catalog.erase(TENANT_A, user_id="u-none", actor=v),
+        "no_erase",
+    ),
     ("export", "tenant_id", True, lambda w, v: w.catalog.export(v, io.BytesIO()), "no_export"),
     *(
         (
@@ -936,6 +945,8 @@ def _check_visible_nothing(check: Check, label: str, call: Callable[[], Any], ou
         seen, ok = result, result is None
     elif outcome == "no_usage":
         seen, ok = result, (result.assets, result.bytes, result.entries) == (0, 0, ())
+    elif outcome == "no_erase":
+        seen, ok = result, (result.asset_ids, result.events_anonymized) == ((), 0)
     elif outcome == "no_export":
         seen, ok = result, (result.assets, result.bytes) == (0, 0)
     elif outcome == "nothing_purged":

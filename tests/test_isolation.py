@@ -319,6 +319,15 @@ def audit_export(w: World) -> None:
     assert exported == {a.id for a in w.catalog.list(B, limit=100).items}
 
 
+def audit_erase(w: World) -> None:
+    """B erasing the user ids A's assets carry erases nothing of A's (B's own may go)."""
+    with w.a_untouched():
+        for user in ("user-a", "user-b", "u1"):
+            w.b.erase(B, user_id=user, actor="dpo-b")
+    for asset_id in w.a_live:
+        w.catalog.get(A, asset_id)
+
+
 def audit_presign(w: World) -> None:
     """No URL for any of A's assets, and nothing audited."""
     with w.nothing_written():
@@ -381,6 +390,7 @@ AUDITS: dict[str, Callable[[World], None]] = {
     "find": audit_find,
     "usage": audit_usage,
     "export": audit_export,
+    "erase": audit_erase,
     "presign": audit_presign,
     "presign_many": audit_presign_many,
     "delete": audit_delete,

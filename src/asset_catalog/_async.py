@@ -353,6 +353,7 @@ class AsyncAssetCatalog:
     find = _awaitable(AssetCatalog.find)
     usage = _awaitable(AssetCatalog.usage)
     export = _awaitable(AssetCatalog.export)
+    erase = _awaitable(AssetCatalog.erase)
     delete = _awaitable(AssetCatalog.delete)
     delete_conversation = _awaitable(AssetCatalog.delete_conversation)
     presign = _awaitable(AssetCatalog.presign)

@@ -52,6 +52,7 @@ from ._models import (
     AssetEvent,
     AssetType,
     Download,
+    EraseReport,
     ExportReport,
     Page,
     PresignBatch,
@@ -504,6 +505,22 @@ class AssetCatalog:
             self,
             host_id(tenant_id, "tenant_id"),
             host_id(conversation_id, "conversation_id"),
+            optional_host_id(actor, "actor"),
+        )
+
+    def erase(self, tenant_id: str, *, user_id: str, actor: str | None = None) -> EraseReport:
+        """Erase a user's assets now, for an erasure request, not after a retention.
+
+        The user's live assets are deleted (their blobs removed), then every deleted asset
+        of theirs loses its rows and its audit trail, which keeps a single ``erased`` event
+        (its ``actor``, and ``user_id`` in its details: no other personal data); the
+        tenant's other events that named the user as actor name no one. Idempotent: after a
+        storage failure, run ``reconcile()`` and then this again. Returns what was erased.
+        """
+        return lifecycle.erase(
+            self,
+            host_id(tenant_id, "tenant_id"),
+            host_id(user_id, "user_id"),
             optional_host_id(actor, "actor"),
         )
 

@@ -14,6 +14,7 @@ __all__ = [
     "AssetEvent",
     "AssetType",
     "Download",
+    "EraseReport",
     "EventKind",
     "ExportReport",
     "FindingKind",
@@ -76,6 +77,9 @@ class EventKind(StrEnum):
     PURGED = "purged"
     """The asset's rows were removed for good (details: ``size_bytes``, ``sha256``,
     ``deleted_at``); the trail itself stays."""
+    ERASED = "erased"
+    """The asset was erased at a user's request (details: ``user_id``): its rows and every
+    other event of its trail are gone."""
 
 
 @attrs.frozen
@@ -225,6 +229,16 @@ class ReconcileReport:
     """Deletes that died half-way: their blob removed, their row now ``deleted``."""
     errors: tuple[str, ...] = ()
     """One line per object whose blob could not be removed (left for the next run)."""
+
+
+@attrs.frozen
+class EraseReport:
+    """What :meth:`AssetCatalog.erase` removed."""
+
+    asset_ids: tuple[str, ...] = ()
+    """The assets erased now (live ones deleted first), in id order."""
+    events_anonymized: int = 0
+    """Events of the tenant's other assets that named the user as their actor, now none."""
 
 
 @attrs.frozen

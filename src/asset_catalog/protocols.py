@@ -35,6 +35,7 @@ __all__ = [
     "BlobStorage",
     "DeleteResult",
     "DeletedEvents",
+    "ErasedEvent",
     "LinkedEvent",
     "ObjectEntry",
     "Position",
@@ -78,6 +79,9 @@ per id, each carrying the time at which its asset is deleted."""
 
 PurgedEvent = Callable[[Asset], AssetEvent]
 """Builds the ``purged`` event of one asset row that a purge removed."""
+
+ErasedEvent = Callable[[str], AssetEvent]
+"""Builds the ``erased`` event of one asset id that an erasure removed."""
 
 Admit = Callable[[int, int], None]
 """Checks a tenant's quota: given its live assets and bytes before the asset being
@@ -240,6 +244,15 @@ class AssetRepository(Protocol):
         (the rest of its trail stays). A concurrent purge never removes, or records, the same
         asset twice. Returns ``(assets purged, objects purged)``; ``(0, 0)`` when nothing is
         left."""
+
+    def erase_deleted(
+        self, tenant_id: str, user_id: str, erased: ErasedEvent
+    ) -> tuple[list[str], int]:
+        """One transaction, for an erasure: the tenant's assets of ``user_id`` that are
+        deleted and whose objects are ``deleted`` or ``failed`` (their blobs gone) lose their
+        events, their rows and their objects' rows, and get ``erased(asset_id)`` as their
+        only event; every other event of the tenant whose actor is ``user_id`` gets no actor.
+        Returns the ids erased (in id order) and how many events lost their actor."""
 
     def close(self) -> None:
         """Release connections."""

@@ -24,6 +24,7 @@ __all__ = [
     "created",
     "deleted",
     "downloaded",
+    "erased",
     "linked",
     "purged",
     "url_issued",
@@ -132,6 +133,14 @@ def deleted(
         _event(EventKind.DELETED, tenant_id, asset_id, at=when, actor=actor)
         for asset_id in asset_ids
     ]
+
+
+def erased(
+    tenant_id: str, asset_id: str, at: dt.datetime, actor: str | None, user_id: str
+) -> AssetEvent:
+    """The asset was erased at the request of ``user_id``: all that is kept of it."""
+    details = {"user_id": user_id}
+    return _event(EventKind.ERASED, tenant_id, asset_id, at=at, actor=actor, details=details)
 
 
 def purged(asset: Asset, at: dt.datetime, actor: str | None) -> AssetEvent:

@@ -27,9 +27,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 
-from .._models import Asset, ObjectStatus, PurgeReport, ReconcileReport, StorageObject
+from .._models import (
+    Asset,
+    EraseReport,
+    ObjectStatus,
+    PurgeReport,
+    ReconcileReport,
+    StorageObject,
+)
 from ..exceptions import AssetCatalogError, InvalidInput, QuotaExceeded, StorageError
-from ..protocols import Admit, DeleteResult
+from ..protocols import Admit, AssetQuery, DeleteResult
 from . import events
 from .context import BATCH, Context
 
@@ -37,6 +44,7 @@ __all__ = [
     "abandon",
     "delete",
     "delete_conversation",
+    "erase",
     "publish",
     "purge",
     "reconcile",
@@ -147,6 +155,23 @@ def delete(
     )
     _remove_blobs(ctx, result.objects, ctx.repository.finish_delete)
     return result
+
+
+def erase(ctx: Context, tenant_id: str, user_id: str, actor: str | None) -> EraseReport:
+    """A user's assets gone for good, now: the live ones deleted (blobs removed) a batch at a
+    time, then every deleted one whose blob is gone erased in one transaction (rows and
+    trail replaced by one ``erased`` event each), and the user's name taken off the
+    tenant's other events. A storage failure stops it before the erasure (run it again)."""
+    mine = AssetQuery(user_id=user_id)
+    while page := ctx.repository.list_assets(tenant_id, mine, None, BATCH):
+        delete(ctx, tenant_id, [asset.id for asset in page], actor)
+    at = ctx.clock()
+    ids, anonymized = ctx.repository.erase_deleted(
+        tenant_id,
+        user_id,
+        lambda asset_id: events.erased(tenant_id, asset_id, at, actor, user_id),
+    )
+    return EraseReport(asset_ids=tuple(ids), events_anonymized=anonymized)
 
 
 def delete_conversation(

@@ -37,6 +37,7 @@ from ..protocols import (
     Admit,
     AssetQuery,
     DeletedEvents,
+    ErasedEvent,
     LinkedEvent,
     ObjectEntry,
     Position,
@@ -490,6 +491,40 @@ class SqlRepository:
             .values(status=ObjectStatus.DELETED.value, deleted_at=at)
         )
         self._db.write(lambda conn: conn.execute(stmt))
+
+    def erase_deleted(
+        self, tenant_id: str, user_id: str, erased: ErasedEvent
+    ) -> tuple[list[str], int]:
+        a, o, e = self._tables.assets, self._tables.objects, self._tables.events
+        gone = (ObjectStatus.DELETED.value, ObjectStatus.FAILED.value)
+
+        def work(conn: Connection) -> tuple[list[str], int]:
+            rows = conn.execute(
+                select(a.c.id, a.c.storage_object_id)
+                .join(o, o.c.id == a.c.storage_object_id)
+                .where(
+                    a.c.tenant_id == tenant_id,
+                    a.c.user_id == user_id,
+                    a.c.deleted_at.is_not(None),
+                    o.c.status.in_(gone),
+                )
+                .order_by(a.c.id)
+                .with_for_update()
+            ).all()
+            ids = [row.id for row in rows]
+            for start in range(0, len(rows), 500):
+                part = rows[start : start + 500]
+                chunk = [row.id for row in part]
+                conn.execute(delete(e).where(e.c.tenant_id == tenant_id, e.c.asset_id.in_(chunk)))
+                conn.execute(delete(a).where(a.c.id.in_(chunk)))
+                conn.execute(delete(o).where(o.c.id.in_([row.storage_object_id for row in part])))
+            anonymized = conn.execute(
+                update(e).where(e.c.tenant_id == tenant_id, e.c.actor == user_id).values(actor=None)
+            ).rowcount
+            self._insert_events(conn, [erased(asset_id) for asset_id in ids])
+            return ids, anonymized
+
+        return self._db.write(work)
 
     def purge_deleted(
         self, before: dt.datetime, limit: int, purged: PurgedEvent

@@ -9,11 +9,13 @@ from typing import Any
 import attrs
 import pytest
 
+from .._ids import new_id
 from .._models import Asset, AssetEvent, EventKind, ObjectStatus
 from ..exceptions import AssetNotFound
 from ..protocols import AssetQuery, AssetRepository
 from ._builders import (
     BASE_TIME,
+    created_event,
     deleting,
     linking,
     make_object,
@@ -174,6 +176,52 @@ class ChangeContract:
         assert list(
             repository.mark_deleted("tenant-a", [old.id], deleting("tenant-a", now)).missing
         ) == [old.id]
+
+    def test_erase_deleted_removes_the_users_gone_assets_and_their_trail(
+        self, repository: AssetRepository
+    ) -> None:
+        """erase_deleted removes the user's deleted assets whose blobs are gone, with their
+        objects and events, stores the erased events it is given, and takes the user's name
+        off the tenant's other events; live, still-deleting, other users' and other tenants'
+        rows stay."""
+        done, unfinished, live = (stored(repository, user_id="u1") for _ in range(3))
+        other = stored(repository, user_id="u2")
+        theirs = stored(repository, "tenant-b", user_id="u1")
+        for asset in (done, unfinished):
+            repository.mark_deleted("tenant-a", [asset.id], deleting("tenant-a", BASE_TIME, "u1"))
+        repository.finish_delete([done.storage_object_id], BASE_TIME)
+        repository.mark_deleted("tenant-b", [theirs.id], deleting("tenant-b", BASE_TIME, "u1"))
+        repository.finish_delete([theirs.storage_object_id], BASE_TIME)
+        at = BASE_TIME + dt.timedelta(days=1)
+        repository.add_events(
+            [
+                attrs.evolve(
+                    created_event(other), id=new_id(), event=EventKind.DOWNLOADED, actor="u1", at=at
+                )
+            ]
+        )
+        asked: list[str] = []
+
+        def erased(asset_id: str) -> AssetEvent:
+            asked.append(asset_id)
+            event = created_event(done)
+            return attrs.evolve(event, id=new_id(), event=EventKind.ERASED, actor="dpo", at=at)
+
+        # the downloaded event of u2's asset and the deleted event of the unfinished one:
+        assert repository.erase_deleted("tenant-a", "u1", erased) == ([done.id], 2)
+        assert asked == [done.id]
+        assert repository.get_object(done.storage_object_id) is None
+        assert [(e.event, e.actor) for e in repository.events_for("tenant-a", done.id)] == [
+            (EventKind.ERASED, "dpo")
+        ]
+        for kept in (unfinished, live):
+            assert repository.get_object(kept.storage_object_id) is not None
+        assert repository.get_asset("tenant-a", live.id) == live
+        assert [e.actor for e in repository.events_for("tenant-a", other.id)] == [None, None]
+        assert [e.actor for e in repository.events_for("tenant-a", unfinished.id)] == [None, None]
+        assert [e.actor for e in repository.events_for("tenant-b", theirs.id)][-1] == "u1"
+        assert repository.get_object(theirs.storage_object_id) is not None  # tenant-b's
+        assert repository.erase_deleted("tenant-a", "u1", erased) == ([], 0)
 
     def test_purge_deleted_works_in_batches(self, repository: AssetRepository) -> None:
         """purge_deleted removes at most ``limit`` objects per call."""
