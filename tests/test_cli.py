@@ -351,6 +351,21 @@ class TestErrors:
             "error: 'alembic' is required for this feature: pip install 'asset-catalog[migrations]'"
         )
 
+    def test_erase_a_user(self, sqlite_cli: Cli, tmp_path: Path) -> None:
+        """erase --user asks first; with --yes that user's assets go, the others stay."""
+        run = sqlite_cli.with_env(ASSET_CATALOG_TENANT="acme")
+        png, csv = write_inputs(tmp_path)
+        run("init")
+        gone = run("ingest", str(png), str(csv), "--user", "u1", "--json").json_lines()
+        (kept,) = run("ingest", str(csv), "--user", "u2", "--json").json_lines()
+        declined = run("erase", "--user", "u1", code=ExitCode.FINDINGS, stdin=b"n\n")
+        assert declined.err.endswith("error: not erased\n")
+        (report,) = run("erase", "--user", "u1", "--yes", "--json").json_lines()
+        assert sorted(report["asset_ids"]) == sorted(a["id"] for a in gone)
+        assert [a["id"] for a in run("ls", "--json").json_lines()] == [kept["id"]]
+        (trail,) = run("show", kept["id"], "--json").json_lines()
+        assert trail["asset"]["user_id"] == "u2"
+
     def test_backfill_is_idempotent(self, sqlite_cli: Cli, tmp_path: Path) -> None:
         """A directory of older files is catalogued (images recognised, the source in the
         metadata, an empty file refused with exit 3); a second run catalogues nothing new."""

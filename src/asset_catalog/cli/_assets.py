@@ -386,6 +386,38 @@ def rm_command(
         click.echo(f"deleted {asset_id}" if deleted else f"{asset_id} was already deleted")
 
 
+@click.command("erase")
+@tenant_option
+@click.option("--user", "user_id", required=True, help="The user whose assets are erased.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@click.pass_context
+def erase_command(
+    ctx: click.Context, /, *, tenant: str, user_id: str, yes: bool, as_json: bool
+) -> None:
+    """Erase a user's assets now (an erasure request): blobs, rows and audit trails go,
+    one `erased` event per asset stays. Asks first unless --yes.
+
+    \b
+    Example:
+      asset-catalog erase --tenant acme --user user_7 --yes
+    """
+    settings = settings_of(ctx)
+    with open_catalog_for(settings) as catalog:
+        if not yes and not click.confirm(
+            f"Erase every asset of user {user_id} of tenant {tenant}, for good?", err=True
+        ):
+            fail("not erased", ExitCode.FINDINGS)
+        report = catalog.erase(tenant, user_id=user_id, actor=settings.actor)
+    if as_json:
+        emit_json(report)
+    else:
+        click.echo(
+            f"erased {len(report.asset_ids)} assets of {user_id}; "
+            f"{report.events_anonymized} other events no longer name them"
+        )
+
+
 @click.command("export")
 @tenant_option
 @click.option("--user", "user_id", help="Only this user's assets.")
@@ -475,6 +507,7 @@ COMMANDS = [
     show_command,
     usage_command,
     export_command,
+    erase_command,
     ingest_command,
     url_command,
     get_command,
