@@ -167,9 +167,8 @@ def bench_list(work: Path, rows: int, page: int) -> dict[str, Any]:
     queries += [h.ListQuery(catalog, label, TENANT, 1, **conv)]
     queries += [h.ListQuery(catalog, "", TENANT, min(page, matching // 50), **conv)]
     h.time_queries(queries, REPEATS)
-    usage = repository.tables.usage  # bulk-loaded rows are not counted: count them as a catalog
-    usage.drop(repository.engine)  # from before usage() is (create_schema, revision 0003)
-    start = time.perf_counter()
+    repository.tables.usage.drop(repository.engine)  # the bulk load counted nothing: count as
+    start = time.perf_counter()  # create_schema() does for a catalog from before usage()
     repository.create_schema()
     counted = {"count_s": time.perf_counter() - start, "assets": catalog.usage(TENANT).assets}
     counted["usage"] = h.measure(lambda _: catalog.usage(TENANT), REPEATS)
@@ -178,7 +177,7 @@ def bench_list(work: Path, rows: int, page: int) -> dict[str, Any]:
 
 
 def memory_child(work: Path, mib: int) -> dict[str, Any]:
-    """In a fresh process: peak RSS growth, then peak traced memory, of a streamed ingest."""
+    """In a fresh process: peak memory of a streamed ingest (RSS, traced) and of an export."""
     catalog, block = h.sqlite_catalog(work, "memory"), os.urandom(MIB)
 
     def ingest(file_id: str, count: int = mib, data: bytes = block) -> None:
@@ -199,9 +198,13 @@ def memory_child(work: Path, mib: int) -> dict[str, Any]:
     tracemalloc.start()
     ingest("big-traced")
     traced = tracemalloc.get_traced_memory()[1] / MIB
+    tracemalloc.reset_peak()
+    with open(os.devnull, "wb") as sink:  # export() of the tenant: every blob, as a tar
+        exported = catalog.export(TENANT, sink).bytes / MIB
+    export = tracemalloc.get_traced_memory()[1] / MIB
     catalog.close()
     figures = {"mib": mib, "rate": mib / seconds, "rss": rss / 1024, "growth": growth / 1024}
-    return figures | {"traced": traced}
+    return figures | {"traced": traced, "export": export, "exported": exported}
 
 
 def targets(stats: dict[str, h.Stats], _: Any, lst: dict[str, Any], mem: Any) -> list[Any]:
@@ -230,6 +233,7 @@ def report(run: h.Run, figures: tuple[Any, ...]) -> list[str]:
         ("RSS growth (VmHWM after - before)", f"{mem['growth']:.2f} MiB"),
         ("RSS before the call", f"{mem['rss']:.1f} MiB"),
         ("throughput", f"{mem['rate']:.0f} MiB/s"),
+        (f"`export()` of {mem['exported']:,.0f} MiB, a tar", f"{mem['export']:.2f} MiB traced"),
     ]
     verdicts = [(*row[:3], "**PASS**" if row[3] else "**FAIL**") for row in targets(*figures)]
     return h.page(

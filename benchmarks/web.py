@@ -1,9 +1,7 @@
 """Requests/s and p50/p99 through the FastAPI adapter; figures for docs/benchmarks-web.md.
-
-uvicorn (its own process: no GIL shared with the client) serves SQLite + local files with 2,000
-images. A keep-alive client asks, in interleaved rounds, ``GET /api/assets`` (50 per page) and
-``POST /api/assets/download-urls`` (50 ids) of ``assets_router``, and the same calls in bare
-routes returning ``to_json`` (what the adapter adds: validation, models, the async bridge)."""
+uvicorn (its own process) serves 2,000 images on SQLite + local files; one keep-alive client
+asks ``GET /api/assets`` (50) and ``POST /api/assets/download-urls`` (50 ids) of the router
+and of bare routes making the same catalog calls, in interleaved rounds."""
 
 from __future__ import annotations
 
@@ -37,8 +35,7 @@ def serve(work: Path, sock: socket.socket) -> None:  # the server process
 
 
 def measure(run: h.Run, rounds: int, per_round: int) -> dict[str, h.Stats]:
-    catalog = h.sqlite_catalog(run.work)
-    ingest = h.ingest_call(catalog, h.TENANT)
+    ingest = h.ingest_call(catalog := h.sqlite_catalog(run.work), h.TENANT)
     ids = [ingest(i).id for i in range(ROWS)][-IDS:]
     catalog.close()
     # A free port, listening before the server starts: requests wait in the backlog until it
