@@ -135,6 +135,20 @@ class TestToADirectory:
         with pytest.raises(StorageError):
             local_catalog.export("t1", tmp_path / "out")
 
+    def test_a_name_edited_into_a_path_stays_in_its_folder(
+        self, local_catalog: AssetCatalog, tmp_path: Path
+    ) -> None:
+        """A row edited by hand to hold ``../../evil``: exported as files/{id}/file."""
+        asset = local_catalog.ingest_upload("t1", b"x", filename="x.txt")
+        repository: Any = local_catalog.repository
+        with repository.engine.begin() as conn:
+            table = repository.tables.assets
+            conn.execute(table.update().where(table.c.id == asset.id).values(filename="../../evil"))
+        local_catalog.export("t1", tmp_path / "out" / "here")
+        assert (tmp_path / "out" / "here" / "files" / asset.id / "file").read_bytes() == b"x"
+        assert not (tmp_path / "out" / "evil").exists()
+        assert not (tmp_path / "evil").exists()
+
 
 class TestAsATarStream:
     def test_a_stream_that_cannot_seek(self, catalog: AssetCatalog) -> None:

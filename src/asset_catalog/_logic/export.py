@@ -39,8 +39,12 @@ def export(ctx: Context, tenant_id: str, target: object, query: AssetQuery) -> E
 
 
 def path_of(asset: Asset) -> str:
-    """Where an asset's bytes go in the export: under its id, with its (safe) name."""
-    return f"files/{asset.id}/{asset.filename}"
+    """Where an asset's bytes go in the export: under its id, with its name (made safe at
+    ingest; a row edited by hand to hold a path still cannot leave its folder)."""
+    name = asset.filename
+    if "/" in name or "\\" in name or name in {"", ".", ".."}:
+        name = "file"
+    return f"files/{asset.id}/{name}"
 
 
 def _entries(ctx: Context, tenant_id: str, query: AssetQuery) -> Iterator[tuple[Asset, str]]:
