@@ -237,6 +237,7 @@ class TestLifecycle:
         ]
         assert image["size_bytes"] < 1024  # shown in bytes, exactly
         assert run("usage").out.splitlines()[-1].split() == [
+            "acme",
             "all",
             "1",
             str(image["size_bytes"]),
@@ -365,6 +366,9 @@ class TestErrors:
         assert [a["id"] for a in run("ls", "--json").json_lines()] == [kept["id"]]
         (trail,) = run("show", kept["id"], "--json").json_lines()
         assert trail["asset"]["user_id"] == "u2"
+        run.with_env(ASSET_CATALOG_TENANT="beta")("ingest", str(png))
+        every = sqlite_cli("usage", "--json").json_lines()  # no tenant: every tenant
+        assert [(u["tenant_id"], u["assets"]) for u in every] == [("acme", 1), ("beta", 1)]
 
     def test_backfill_is_idempotent(self, sqlite_cli: Cli, tmp_path: Path) -> None:
         """A directory of older files is catalogued (images recognised, the source in the

@@ -63,6 +63,7 @@ EXEMPT = {
     "verify": "global read-only maintenance with no tenant argument (checks rows vs blobs)",
     "purge": "global maintenance with no tenant argument (hard-deletes already deleted rows)",
     "close": "no tenant argument: releases the repository's connections",
+    "usage_by_tenant": "operators' read across tenants, like verify (test_erase/test_usage)",
 }
 """Public methods that take no tenant, and why; ``verify`` and ``purge`` may not exist yet."""
 

@@ -352,6 +352,7 @@ class AsyncAssetCatalog:
     events = _awaitable(AssetCatalog.events)
     find = _awaitable(AssetCatalog.find)
     usage = _awaitable(AssetCatalog.usage)
+    usage_by_tenant = _awaitable(AssetCatalog.usage_by_tenant)
     export = _awaitable(AssetCatalog.export)
     erase = _awaitable(AssetCatalog.erase)
     delete = _awaitable(AssetCatalog.delete)

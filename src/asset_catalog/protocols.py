@@ -164,6 +164,12 @@ class AssetRepository(Protocol):
         """The tenant's live assets and bytes by asset type and source tool (entries with
         no asset left out), kept by ``complete_ingest`` and ``mark_deleted``."""
 
+    def usage_rows(
+        self, after: tuple[str, str, str] | None, limit: int
+    ) -> list[tuple[str, UsageEntry]]:
+        """Every tenant's usage entries (with assets), in (tenant_id, asset_type, source_tool)
+        order, strictly after ``after``, at most ``limit``: for operators, across tenants."""
+
     def get_object(self, object_id: str) -> StorageObject | None:
         """Return a storage object row by id (any tenant, any status)."""
 

@@ -4,15 +4,16 @@ keyset cursors."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
 from .._ids import from_micros, to_micros
 from .._inputs import plausible_id
-from .._models import Asset, AssetEvent, Page, Usage
+from .._models import Asset, AssetEvent, Page, Usage, UsageEntry
 from ..exceptions import AssetNotFound, InvalidCursor, SignatureError
 from ..protocols import AssetQuery, Position
-from .context import Context
+from .context import BATCH, Context
 
-__all__ = ["events_of", "get", "page", "usage_of"]
+__all__ = ["events_of", "get", "page", "usage_of", "usage_of_every_tenant"]
 
 
 def get(ctx: Context, tenant_id: str, asset_id: object) -> Asset:
@@ -36,12 +37,32 @@ def events_of(ctx: Context, tenant_id: str, asset_id: object) -> tuple[AssetEven
 
 def usage_of(ctx: Context, tenant_id: str) -> Usage:
     """The tenant's live assets and bytes, in all and by type and source tool."""
-    entries = tuple(ctx.repository.usage(tenant_id))
+    return _usage(tenant_id, list(ctx.repository.usage(tenant_id)))
+
+
+def usage_of_every_tenant(ctx: Context) -> Iterator[Usage]:
+    """Each tenant's usage, in tenant id order, read a batch of rows at a time."""
+    after: tuple[str, str, str] | None = None
+    tenant, entries = None, list[UsageEntry]()
+    while rows := ctx.repository.usage_rows(after, BATCH):
+        for tenant_id, entry in rows:
+            if tenant_id != tenant and tenant is not None:
+                yield _usage(tenant, entries)
+                entries = []
+            tenant = tenant_id
+            entries.append(entry)
+        last_tenant, last = rows[-1]
+        after = (last_tenant, last.asset_type.value, last.source_tool.value)
+    if tenant is not None:
+        yield _usage(tenant, entries)
+
+
+def _usage(tenant_id: str, entries: list[UsageEntry]) -> Usage:
     return Usage(
         tenant_id,
         assets=sum(e.assets for e in entries),
         bytes=sum(e.bytes for e in entries),
-        entries=entries,
+        entries=tuple(entries),
     )
 
 

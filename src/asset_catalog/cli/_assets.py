@@ -467,38 +467,41 @@ def export_command(
 
 
 @click.command("usage")
-@tenant_option
+@click.option(
+    "--tenant",
+    "-t",
+    envvar="ASSET_CATALOG_TENANT",
+    show_envvar=True,
+    help="One tenant (default: every tenant with live assets).",
+)
 @json_option
 @click.pass_context
-def usage_command(ctx: click.Context, /, *, tenant: str, as_json: bool) -> None:
-    """What a tenant stores now: live assets and bytes, by asset type and source tool.
+def usage_command(ctx: click.Context, /, *, tenant: str | None, as_json: bool) -> None:
+    """What tenants store now: live assets and bytes by asset type and source tool.
 
     \b
-    Example:
+    Examples:
       asset-catalog usage --tenant acme
-    With --json: one line, {"tenant_id": ..., "assets": ..., "bytes": ..., "entries": [...]}.
+      asset-catalog usage --json          (every tenant, one line each)
+    With --json: one line per tenant, {"tenant_id": ..., "assets": ..., "bytes": ...,
+    "entries": [...]}.
     """
     with open_catalog_for(settings_of(ctx)) as catalog:
-        usage = catalog.usage(tenant)
+        every = (catalog.usage(tenant),) if tenant is not None else catalog.usage_by_tenant()
     if as_json:
-        emit_json(usage)
+        for usage in every:
+            emit_json(usage)
         return
     table = Table(header_style="bold", box=None, pad_edge=False)
-    for name, justify in (
-        ("TYPE", "left"),
-        ("TOOL", "left"),
-        ("ASSETS", "right"),
-        ("SIZE", "right"),
-    ):
+    columns = (("TENANT", "left"), ("TYPE", "left"), ("TOOL", "left"))
+    for name, justify in (*columns, ("ASSETS", "right"), ("SIZE", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for entry in usage.entries:
-        table.add_row(
-            str(entry.asset_type),
-            str(entry.source_tool),
-            f"{entry.assets:,}",
-            human_size(entry.bytes),
-        )
-    table.add_row("all", "", f"{usage.assets:,}", human_size(usage.bytes), style="bold")
+    for usage in every:
+        for e in usage.entries:
+            kind, tool = str(e.asset_type), str(e.source_tool)
+            table.add_row(usage.tenant_id, kind, tool, f"{e.assets:,}", human_size(e.bytes))
+        total = (f"{usage.assets:,}", human_size(usage.bytes))
+        table.add_row(usage.tenant_id, "all", "", *total, style="bold")
     print_tables(table)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -223,6 +224,24 @@ class SqlRepository:
             )
             for r in rows
             if r["assets"]
+        ]
+
+    def usage_rows(
+        self, after: tuple[str, str, str] | None, limit: int
+    ) -> list[tuple[str, UsageEntry]]:
+        u = self._tables.usage
+        key = (u.c.tenant_id, u.c.asset_type, u.c.source_tool)
+        stmt = select(*key, u.c.assets, u.c.bytes).where(u.c.assets > 0)
+        if after is not None:
+            stmt = stmt.where(tuple_(*key) > tuple_(*after))
+        with self._db.read() as conn:
+            rows = conn.execute(stmt.order_by(*key).limit(limit)).all()
+        return [
+            (
+                r.tenant_id,
+                UsageEntry(AssetType(r.asset_type), SourceTool(r.source_tool), r.assets, r.bytes),
+            )
+            for r in rows
         ]
 
     def get_object(self, object_id: str) -> StorageObject | None:

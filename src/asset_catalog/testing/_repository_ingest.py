@@ -150,6 +150,27 @@ class IngestContract:
         assert [e.assets for e in repository.usage("tenant-b")] == [1]
         assert repository.usage("tenant-c") == []
 
+    def test_usage_rows_page_through_every_tenant_in_order(
+        self, repository: AssetRepository
+    ) -> None:
+        """usage_rows lists every tenant's entries with assets, in key order, after a key."""
+        for tenant in ("tenant-c", "tenant-a", "tenant-b"):
+            stored(repository, tenant, asset_type=AssetType.IMAGE)
+            stored(repository, tenant)
+        gone = stored(repository, "tenant-d")
+        repository.mark_deleted("tenant-d", [gone.id], deleting("tenant-d", BASE_TIME))
+        first = repository.usage_rows(None, 4)
+        rest = repository.usage_rows(
+            (first[-1][0], first[-1][1].asset_type.value, first[-1][1].source_tool.value), 10
+        )
+        rows = [(tenant, e.asset_type, e.assets) for tenant, e in [*first, *rest]]
+        assert rows == [
+            (tenant, kind, 1)
+            for tenant in ("tenant-a", "tenant-b", "tenant-c")
+            for kind in (AssetType.FILE, AssetType.IMAGE)
+        ]
+        assert len(first) == 4
+
     def test_admit_sees_the_usage_and_its_refusal_writes_nothing(
         self, repository: AssetRepository
     ) -> None:
