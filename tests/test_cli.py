@@ -352,9 +352,9 @@ class TestErrors:
             "error: 'alembic' is required for this feature: pip install 'asset-catalog[migrations]'"
         )
 
-    def test_erase_a_user(self, sqlite_cli: Cli, tmp_path: Path) -> None:
+    def test_erase_a_user(self, any_cli: Cli, tmp_path: Path) -> None:
         """erase --user asks first; with --yes that user's assets go, the others stay."""
-        run = sqlite_cli.with_env(ASSET_CATALOG_TENANT="acme")
+        run = any_cli.with_env(ASSET_CATALOG_TENANT="acme")
         png, csv = write_inputs(tmp_path)
         run("init")
         gone = run("ingest", str(png), str(csv), "--user", "u1", "--json").json_lines()
@@ -367,13 +367,13 @@ class TestErrors:
         (trail,) = run("show", kept["id"], "--json").json_lines()
         assert trail["asset"]["user_id"] == "u2"
         run.with_env(ASSET_CATALOG_TENANT="beta")("ingest", str(png))
-        every = sqlite_cli("usage", "--json").json_lines()  # no tenant: every tenant
+        every = any_cli("usage", "--json").json_lines()  # no tenant: every tenant
         assert [(u["tenant_id"], u["assets"]) for u in every] == [("acme", 1), ("beta", 1)]
 
-    def test_backfill_is_idempotent(self, sqlite_cli: Cli, tmp_path: Path) -> None:
+    def test_backfill_is_idempotent(self, any_cli: Cli, tmp_path: Path) -> None:
         """A directory of older files is catalogued (images recognised, the source in the
         metadata, an empty file refused with exit 3); a second run catalogues nothing new."""
-        run = sqlite_cli.with_env(ASSET_CATALOG_TENANT="acme")
+        run = any_cli.with_env(ASSET_CATALOG_TENANT="acme")
         png, csv = write_inputs(tmp_path)
         legacy = tmp_path / "legacy"
         (legacy / "2024").mkdir(parents=True)
