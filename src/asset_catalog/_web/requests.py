@@ -7,22 +7,17 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
 from ..exceptions import InvalidInput
+from ..protocols import AssetQuery
 
 __all__ = ["LIST_FILTERS", "instant", "list_arguments", "whole_number"]
 
-#: Query parameters of ``GET /assets`` passed to ``list`` as they are (text).
+#: Query parameters of ``GET /assets`` passed to ``list`` as they are (text): every filter
+#: of ``AssetQuery`` but the two instants (parsed below), and the cursor.
 LIST_FILTERS = (
-    "asset_type",
-    "source_tool",
-    "conversation_id",
-    "message_id",
-    "agent_key",
-    "user_id",
-    "response_id",
-    "tool_call_id",
-    "container_id",
-    "mime_prefix",
+    *(f.name for f in attrs.fields(AssetQuery) if not f.name.startswith("created_")),
     "cursor",
 )
 
