@@ -18,7 +18,6 @@ import threading
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
 
 import pytest
 
@@ -29,13 +28,14 @@ from asset_catalog.storage import FsspecStorage
 from .backends import SECRET, in_ci
 from .clocks import ManualClock
 from .images import png_bytes
+from .web_apps import fastapi_app, flask_app
 
 try:
     from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 except ImportError:  # checked by the browser fixture: skipped locally, failed in CI
     sync_playwright = None
 try:
-    from fastapi import FastAPI, Header
+    from fastapi import FastAPI
 except ImportError:  # likewise
     FastAPI = None
 try:
@@ -136,43 +136,6 @@ def _seed(catalog: AssetCatalog, clock: ManualClock) -> dict[str, str]:
     return ids
 
 
-def tenant(x_tenant: Annotated[str, Header()]) -> str:
-    """The FastAPI host's authentication: the tenant is the ``X-Tenant`` header."""
-    return x_tenant
-
-
-def can_delete(x_can_delete: Annotated[str, Header()] = "yes") -> bool:
-    """The FastAPI host's delete policy: refused when ``X-Can-Delete: no``."""
-    return x_can_delete != "no"
-
-
-def _fastapi_app(catalog: AssetCatalog) -> Any:
-    from asset_catalog.fastapi import assets_router
-
-    app = FastAPI()
-    router = assets_router(
-        catalog, tenant=tenant, can_delete=can_delete, conversation_url=CONVERSATION_URL
-    )
-    app.include_router(router, prefix="/api")
-    return app
-
-
-def _flask_app(catalog: AssetCatalog) -> Any:
-    from flask import Flask, request
-
-    from asset_catalog.flask import assets_blueprint
-
-    app = Flask("asset_catalog_page_test")
-    blueprint = assets_blueprint(
-        catalog,
-        tenant=lambda: request.headers.get("X-Tenant", ""),
-        can_delete=lambda: request.headers.get("X-Can-Delete") != "no",
-        conversation_url=CONVERSATION_URL,
-    )
-    app.register_blueprint(blueprint, url_prefix="/api")
-    return app
-
-
 class LiveServer:
     """The host app on a real HTTP server in a thread, on a free loopback port: uvicorn for
     FastAPI, werkzeug's for Flask. Either socket listens before the thread starts, so no
@@ -186,7 +149,10 @@ class LiveServer:
             sock.bind(("127.0.0.1", 0))
             sock.listen(64)
             config = uvicorn.Config(
-                _fastapi_app(catalog), log_level="warning", lifespan="off", ws="none"
+                fastapi_app(catalog, conversation_url=CONVERSATION_URL),
+                log_level="warning",
+                lifespan="off",
+                ws="none",
             )
             server = uvicorn.Server(config)
             self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -198,7 +164,9 @@ class LiveServer:
         else:
             from werkzeug.serving import make_server
 
-            wsgi = make_server("127.0.0.1", 0, _flask_app(catalog), threaded=True)
+            wsgi = make_server(
+                "127.0.0.1", 0, flask_app(catalog, conversation_url=CONVERSATION_URL), threaded=True
+            )
             self.url = f"http://127.0.0.1:{wsgi.server_port}"
             self._thread = threading.Thread(target=wsgi.serve_forever, daemon=True)
             self._stopping = [wsgi.shutdown]

@@ -18,7 +18,8 @@ from asset_catalog import AssetCatalog
 ADAPTERS = ("fastapi", "flask")
 
 
-def fastapi_app(catalog: AssetCatalog) -> Any:
+def fastapi_app(catalog: AssetCatalog, **options: Any) -> Any:
+    """``options`` go to ``assets_router`` (``conversation_url`` ...)."""
     from fastapi import FastAPI, Header
 
     from asset_catalog.fastapi import assets_router
@@ -33,12 +34,13 @@ def fastapi_app(catalog: AssetCatalog) -> Any:
         return x_can_delete != "no"
 
     app = FastAPI(title="asset_catalog test host", version="1")
-    router = assets_router(catalog, tenant=tenant, actor=user, can_delete=may_delete)
+    router = assets_router(catalog, tenant=tenant, actor=user, can_delete=may_delete, **options)
     app.include_router(router, prefix="/api")
     return app
 
 
-def flask_app(catalog: AssetCatalog) -> Any:
+def flask_app(catalog: AssetCatalog, **options: Any) -> Any:
+    """``options`` go to ``assets_blueprint``."""
     from flask import Flask, request
 
     from asset_catalog.flask import assets_blueprint
@@ -49,6 +51,7 @@ def flask_app(catalog: AssetCatalog) -> Any:
         tenant=lambda: request.headers.get("X-Tenant", ""),
         actor=lambda: request.headers.get("X-User"),
         can_delete=lambda: request.headers.get("X-Can-Delete") != "no",
+        **options,
     )
     app.register_blueprint(blueprint, url_prefix="/api")
     return app
