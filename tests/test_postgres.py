@@ -13,9 +13,16 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL, make_url
 
-from asset_catalog import AssetNotFound, InvalidInput, open_catalog
+from asset_catalog import (
+    AssetCatalog,
+    AssetNotFound,
+    InvalidInput,
+    ObjectStatus,
+    UrlSigner,
+    open_catalog,
+)
 from asset_catalog.exceptions import DuplicateKeyError, MissingDependency
-from asset_catalog.protocols import AssetQuery
+from asset_catalog.protocols import AssetQuery, BlobStorage
 from asset_catalog.sql import PostgresRepository, build_tables
 from asset_catalog.sql._postgres import psycopg_url
 from asset_catalog.testing._builders import (
@@ -403,6 +410,69 @@ class TestPool:
             assert repo.get_object(obj.id) == obj
         finally:
             repo.close()
+
+    def test_a_write_on_a_killed_connection_is_run_again(
+        self, postgres_engine: Engine, postgres_schema: str
+    ) -> None:
+        """A pipelined write transaction that finds its pooled connection dead runs once
+        more on a fresh one: the row is written once, and the call does not fail."""
+        name = f"ac-test-{uuid.uuid4().hex[:12]}"
+        url = make_url(postgres_engine.url)
+        repo = _pg_repository(
+            url, postgres_schema, pool_size=1, connect_args={"application_name": name}
+        )
+        try:
+            repo.add_pending_object(make_object())  # the pool now holds one connection
+            _scalar(
+                postgres_engine,
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = :name",
+                name=name,
+            )
+            obj = make_object()
+            repo.add_pending_object(obj)
+            assert repo.get_object(obj.id) == obj
+        finally:
+            repo.close()
+
+    def test_failed_pipelined_transactions_leave_the_pool_usable(
+        self, postgres_repository: PostgresRepository, memory_storage: BlobStorage
+    ) -> None:
+        """A write transaction whose statement fails mid-batch (here: a lost idempotency
+        race, again and again, past psycopg's threshold for preparing a statement) leaves
+        the pool usable: every race returns the winner and marks the loser ``failed``."""
+        catalog = AssetCatalog(
+            repository=postgres_repository, storage=memory_storage, signer=UrlSigner(SECRET)
+        )
+        for n in range(12):
+            winner = catalog.ingest_image("t1", png_bytes(4, 4), tool_call_id=f"call-{n}")
+            racer = AssetCatalog(
+                repository=_FirstLookupMisses(postgres_repository),  # type: ignore[arg-type]
+                storage=catalog.storage,
+                signer=catalog.signer,
+            )
+            assert racer.ingest_image("t1", png_bytes(6, 6), tool_call_id=f"call-{n}") == winner
+        failed = postgres_repository.objects_in_status(
+            ObjectStatus.FAILED, dt.datetime.now(dt.UTC) + dt.timedelta(days=1), 100
+        )
+        assert len(failed) == 12
+
+
+class _FirstLookupMisses:
+    """A repository whose first idempotency lookup misses, as when another process
+    committed the same key just after this one looked."""
+
+    def __init__(self, inner: PostgresRepository) -> None:
+        self._inner, self._missed = inner, False
+
+    def find_by_idempotency_key(self, tenant_id: str, key: str) -> Any:
+        if not self._missed:
+            self._missed = True
+            return None
+        return self._inner.find_by_idempotency_key(tenant_id, key)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
 
 class TestNulCharacters:

@@ -58,10 +58,18 @@ class PostgresRepository(SqlRepository):
     to the microsecond); the idempotency key is a partial unique index on live rows.
     Write transactions are psycopg's implicit ones at READ COMMITTED; a unique-key race
     ends in :class:`~asset_catalog.exceptions.DuplicateKeyError` for the loser.
-    Single-statement reads run in autocommit: one round trip, no BEGIN/ROLLBACK.
+    Reads run in autocommit: one round trip, no BEGIN/ROLLBACK. A write transaction's
+    statements travel in one batch (psycopg's pipeline mode). A pooled connection the server
+    dropped is replaced on the call that finds it broken, which is then run once more: no
+    ping before every checkout (``pool_pre_ping=True`` turns SQLAlchemy's back on, at a
+    round trip per call).
     """
 
-    _dialect = Dialect(autocommit_reads=True)
+    _dialect = Dialect(
+        autocommit_reads=True,
+        pipeline=True,
+        relaxed_commit_sql="SET LOCAL synchronous_commit TO OFF",
+    )
 
     def __init__(
         self,
@@ -72,7 +80,7 @@ class PostgresRepository(SqlRepository):
         schema: str | None = None,
         pool_size: int = 5,
         max_overflow: int = 10,
-        pool_pre_ping: bool = True,
+        pool_pre_ping: bool = False,
         connect_args: Mapping[str, Any] | None = None,
     ) -> None:
         try:

@@ -11,7 +11,7 @@ types, so values are converted exactly as SQLAlchemy would.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Dialect
 from sqlalchemy.sql import ColumnElement
@@ -21,6 +21,7 @@ from sqlalchemy.sql.expression import ClauseElement
 __all__ = ["Prepared"]
 
 Processor = Callable[[Any], Any] | None
+R = TypeVar("R")
 
 
 class Prepared:
@@ -45,10 +46,22 @@ class Prepared:
         columns: Sequence[ColumnElement[Any]] = list(
             getattr(statement, "selected_columns", None) or ()
         )
+        self._derived: dict[Callable[[Prepared], Any], Any] = {}
         self._columns: list[tuple[str, Processor]] = [
             (str(col.key), col.type.dialect_impl(dialect).result_processor(dialect, None))
             for col in columns
         ]
+
+    def derived(self, make: Callable[[Prepared], R]) -> R:
+        """``make(self)``, made once per statement (a converter of its rows, say)."""
+        if make not in self._derived:
+            self._derived[make] = make(self)
+        return self._derived[make]  # type: ignore[no-any-return]
+
+    @property
+    def columns(self) -> list[tuple[str, Processor]]:
+        """The result columns in order: name and value converter (None: as it comes)."""
+        return self._columns
 
     def params(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         """Bind parameters in the driver's style, converted by the column types."""

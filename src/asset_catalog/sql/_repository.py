@@ -47,6 +47,7 @@ from ..protocols import (
 from ._connections import Connections, Dialect
 from ._rows import (
     asset_from_row,
+    asset_reader,
     asset_values,
     event_from_row,
     event_values,
@@ -54,7 +55,7 @@ from ._rows import (
     object_values,
 )
 from ._schema import Tables, build_tables
-from ._statements import Statements, findable, list_statement, purge_candidates
+from ._statements import Statements, findable, list_query, padded, purge_candidates
 
 __all__ = ["SqlDeleteResult", "SqlRepository"]
 
@@ -66,6 +67,24 @@ class SqlDeleteResult:
     deleted: tuple[str, ...]
     missing: tuple[str, ...]
     objects: tuple[StorageObject, ...]
+
+
+def _by_asset(event: AssetEvent) -> str:
+    return event.asset_id
+
+
+def _usage_taken(tenant_id: str, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Usage rows that take deleted assets out of their tenant's counters."""
+    totals: dict[tuple[str, str], list[int]] = {}
+    for row in rows:
+        entry = totals.setdefault((row["asset_type"], row["source_tool"]), [0, 0])
+        entry[0] -= 1
+        entry[1] -= row["size_bytes"]
+    return [
+        {"tenant_id": tenant_id, "asset_type": kind, "source_tool": tool}
+        | {"assets": assets, "bytes": size}
+        for (kind, tool), (assets, size) in totals.items()
+    ]
 
 
 class SqlRepository:
@@ -130,7 +149,10 @@ class SqlRepository:
         return asset_from_row(row) if row is not None else None
 
     def add_pending_object(self, obj: StorageObject) -> None:
-        self._db.execute(self._sql.insert_object, object_values(obj))
+        # Not waited for on disk: a database crash that loses this row can only leave the
+        # blob written after it without a row (verify() reports it as an orphan), never a
+        # row without its blob: the publishing commit, which waits, makes it durable first.
+        self._db.execute(self._sql.insert_object, object_values(obj), durable=False)
 
     def complete_ingest(self, asset: Asset, event: AssetEvent, admit: Admit | None = None) -> None:
         sql = self._sql
@@ -141,12 +163,13 @@ class SqlRepository:
                 "new_sha256": asset.sha256,
             }
         )
-        asset_row = sql.insert_asset.params(asset_values(asset))
-        event_row = sql.insert_event.params(event_values(event))
+        asset_row = sql.publish_asset.params(asset_values(asset))
+        event_row = sql.publish_event.params(event_values(event))
         tenant = {"tenant_id": asset.tenant_id}
-        usage_row = sql.add_usage.params(
+        usage_row = sql.publish_usage.params(
             tenant
             | {
+                "asset_id": asset.id,
                 "asset_type": asset.asset_type.value,
                 "source_tool": asset.source_tool.value,
                 "assets": 1,
@@ -154,29 +177,48 @@ class SqlRepository:
             }
         )
 
-        def work(cursor: Any) -> None:
-            cursor.execute(sql.store_object.sql, store)
-            if cursor.rowcount != 1:
-                # reconcile() gave this ingest up for dead and removed its blob meanwhile.
-                raise RepositoryError(f"storage object {asset.storage_object_id} is not pending")
-            if admit is not None:
-                if sql.lock_tenant is not None:
-                    cursor.execute(sql.lock_tenant.sql, sql.lock_tenant.params(tenant))
-                cursor.execute(sql.usage_of.sql, sql.usage_of.params(tenant))
-                rows = cursor.fetchall()
-                admit(sum(int(r[2]) for r in rows), sum(int(r[3]) for r in rows))
-            cursor.execute(sql.insert_asset.sql, asset_row)
-            cursor.execute(sql.insert_event.sql, event_row)
-            cursor.execute(sql.add_usage.sql, usage_row)
+        def work(cursor: Any) -> Any:
+            # The UPDATE on a cursor of its own, read by check() once the rest is sent.
+            stored = cursor.connection.cursor()
+            try:
+                stored.execute(sql.store_object.sql, store)
+                if admit is not None:
+                    if sql.lock_tenant is not None:
+                        cursor.execute(sql.lock_tenant.sql, sql.lock_tenant.params(tenant))
+                    cursor.execute(sql.usage_of.sql, sql.usage_of.params(tenant))
+                    rows = cursor.fetchall()
+                    admit(sum(int(r[2]) for r in rows), sum(int(r[3]) for r in rows))
+                cursor.execute(sql.publish_asset.sql, asset_row)
+                cursor.execute(sql.publish_event.sql, event_row)
+                cursor.execute(sql.publish_usage.sql, usage_row)
+            except BaseException:
+                stored.close()  # SQLite cannot roll back past an unread result
+                raise
+            return stored
 
-        self._db.driver(work, write=True)
+        def check(stored: Any) -> None:
+            try:
+                if not stored.fetchall():
+                    # reconcile() gave this ingest up for dead and removed its blob
+                    # meanwhile: nothing was inserted (see Statements.publish_asset).
+                    raise RepositoryError(
+                        f"storage object {asset.storage_object_id} is not pending"
+                    )
+            finally:
+                stored.close()
+
+        self._db.driver(work, write=True, check=check)
 
     def mark_objects_failed(self, object_ids: Sequence[str], at: dt.datetime) -> None:
         if not object_ids:
             return
         stmt = self._sql.fail_object
         rows = [stmt.params({"object_id": object_id, "at": at}) for object_id in object_ids]
-        self._db.driver(lambda cursor: cursor.executemany(stmt.sql, rows), write=True)
+        # Not waited for on disk: the blob is gone already, and a row that is ``pending``
+        # again after a crash is failed by reconcile(), which finds no blob to remove.
+        self._db.driver(
+            lambda cursor: cursor.executemany(stmt.sql, rows), write=True, durable=False
+        )
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -188,33 +230,29 @@ class SqlRepository:
         return asset_from_row(row) if row is not None else None
 
     def get_assets(self, tenant_id: str, asset_ids: Sequence[str]) -> list[Asset]:
-        ids = findable(asset_ids)
-        if not ids:
-            return []
-        a = self._tables.assets
-        stmt = select(a).where(
-            a.c.tenant_id == tenant_id, a.c.id.in_(ids), a.c.deleted_at.is_(None)
-        )
-        with self._db.read() as conn:
-            return [asset_from_row(row) for row in conn.execute(stmt).mappings()]
+        return [asset for asset, _key in self._live_assets(tenant_id, asset_ids, False)]
 
     def get_assets_with_keys(
         self, tenant_id: str, asset_ids: Sequence[str]
     ) -> list[tuple[Asset, str]]:
+        return self._live_assets(tenant_id, asset_ids, True)
+
+    def _live_assets(
+        self, tenant_id: str, asset_ids: Sequence[str], with_keys: bool
+    ) -> list[tuple[Asset, str]]:
         ids = findable(asset_ids)
         if not ids:
             return []
-        a, o = self._tables.assets, self._tables.objects
-        stmt = (
-            select(a, o.c.key.label("_object_key"))
-            .join(o, o.c.id == a.c.storage_object_id)
-            .where(a.c.tenant_id == tenant_id, a.c.id.in_(ids), a.c.deleted_at.is_(None))
-        )
-        with self._db.read() as conn:
-            return [
-                (asset_from_row(row), str(row["_object_key"]))
-                for row in conn.execute(stmt).mappings()
-            ]
+        ids = padded(list(dict.fromkeys(ids)))
+        stmt = self._sql.live_assets(len(ids), with_keys=with_keys)
+        params = stmt.params({"tenant_id": tenant_id} | {f"id{n}": i for n, i in enumerate(ids)})
+        read = stmt.derived(asset_reader)
+
+        def work(cursor: Any) -> list[tuple[Asset, str]]:
+            cursor.execute(stmt.sql, params)
+            return [(read(raw), str(raw[-1]) if with_keys else "") for raw in cursor.fetchall()]
+
+        return self._db.driver(work, write=False)
 
     def usage(self, tenant_id: str) -> list[UsageEntry]:
         rows = self._db.fetch_all(self._sql.usage_of, {"tenant_id": tenant_id})
@@ -234,8 +272,7 @@ class SqlRepository:
         stmt = select(*key, u.c.assets, u.c.bytes).where(u.c.assets > 0)
         if after is not None:
             stmt = stmt.where(tuple_(*key) > tuple_(*after))
-        with self._db.read() as conn:
-            rows = conn.execute(stmt.order_by(*key).limit(limit)).all()
+        rows = self._db.read(lambda conn: conn.execute(stmt.order_by(*key).limit(limit)).all())
         return [
             (
                 r.tenant_id,
@@ -255,18 +292,25 @@ class SqlRepository:
         if not ids:
             return []
         o = self._tables.objects
-        with self._db.read() as conn:
-            return [
+        return self._db.read(
+            lambda conn: [
                 object_from_row(row)
                 for row in conn.execute(select(o).where(o.c.id.in_(ids))).mappings()
             ]
+        )
 
     def list_assets(
         self, tenant_id: str, query: AssetQuery, after: Position | None, limit: int
     ) -> list[Asset]:
-        stmt = list_statement(self._tables, tenant_id, query, after, limit)
-        with self._db.read() as conn:
-            return [asset_from_row(row) for row in conn.execute(stmt).mappings()]
+        q = list_query(self._tables, tenant_id, query, after)
+        stmt = self._sql.list_prepared(self._tables, q)
+        params = stmt.params(q.values | {"limit": limit})
+        read = stmt.derived(asset_reader)
+        # exec_driver_sql: the statement is compiled already, and the host's engine events
+        # (and tests/test_query_plans.py) still see it.
+        return self._db.read(
+            lambda conn: [read(raw) for raw in conn.exec_driver_sql(stmt.sql, params).fetchall()]
+        )
 
     def asset_ids_in_conversation(
         self, tenant_id: str, conversation_id: str, limit: int
@@ -282,8 +326,7 @@ class SqlRepository:
             .order_by(a.c.created_at, a.c.id)
             .limit(limit)
         )
-        with self._db.read() as conn:
-            return list(conn.execute(stmt).scalars())
+        return self._db.read(lambda conn: list(conn.execute(stmt).scalars()))
 
     def events_for(self, tenant_id: str, asset_id: str) -> list[AssetEvent]:
         if not findable([asset_id]):
@@ -294,8 +337,9 @@ class SqlRepository:
             .where(e.c.tenant_id == tenant_id, e.c.asset_id == asset_id)
             .order_by(e.c.at, e.c.id)
         )
-        with self._db.read() as conn:
-            return [event_from_row(row) for row in conn.execute(stmt).mappings()]
+        return self._db.read(
+            lambda conn: [event_from_row(row) for row in conn.execute(stmt).mappings()]
+        )
 
     def objects_in_status(
         self, status: ObjectStatus, created_before: dt.datetime, limit: int
@@ -307,8 +351,9 @@ class SqlRepository:
             .order_by(o.c.created_at, o.c.id)
             .limit(limit)
         )
-        with self._db.read() as conn:
-            return [object_from_row(row) for row in conn.execute(stmt).mappings()]
+        return self._db.read(
+            lambda conn: [object_from_row(row) for row in conn.execute(stmt).mappings()]
+        )
 
     def objects_after(self, after_id: str | None, limit: int) -> list[ObjectEntry]:
         o, a = self._tables.objects, self._tables.assets
@@ -320,14 +365,15 @@ class SqlRepository:
         )
         if after_id is not None:
             stmt = stmt.where(o.c.id > after_id)
-        with self._db.read() as conn:
-            return [
+        return self._db.read(
+            lambda conn: [
                 ObjectEntry(
                     object_from_row(row),
                     None if row["_asset_id"] is None else row["_asset_deleted_at"] is None,
                 )
                 for row in conn.execute(stmt).mappings()
             ]
+        )
 
     # -- changes whose events the catalog builds -----------------------------------------
 
@@ -417,99 +463,65 @@ class SqlRepository:
     def mark_deleted(
         self, tenant_id: str, asset_ids: Sequence[str], deleted: DeletedEvents
     ) -> SqlDeleteResult:
-        a, o, e = self._tables.assets, self._tables.objects, self._tables.events
+        sql = self._sql
         ids = list(dict.fromkeys(asset_ids))
+        wanted = padded(findable(ids) or [""])
+        find, latest_of = sql.delete_candidates(len(wanted))
+        bound = {"tenant_id": tenant_id} | {f"id{n}": i for n, i in enumerate(wanted)}
 
-        def work(conn: Connection) -> SqlDeleteResult:
-            # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes every other
-            # writer): a concurrent delete or link of these assets finishes first, and what is
-            # read here is what it left. Locked in id order, so two batches never deadlock.
-            rows = conn.execute(
-                select(
-                    a.c.id,
-                    a.c.deleted_at,
-                    a.c.storage_object_id,
-                    a.c.asset_type,
-                    a.c.source_tool,
-                    a.c.size_bytes,
-                )
-                .where(a.c.tenant_id == tenant_id, a.c.id.in_(findable(ids)))
-                .order_by(a.c.id)
-                .with_for_update()
-            ).all()
-            missing = tuple(i for i in ids if i not in {row.id for row in rows})
-            live = [row for row in rows if row.deleted_at is None]
-            done: list[str] = []
+        def work(cursor: Any) -> SqlDeleteResult:
+            # The assets and their objects, locked in id order (PostgreSQL FOR UPDATE;
+            # SQLite's BEGIN IMMEDIATE already excludes every other writer): a concurrent
+            # delete, link or add_events of these assets finishes first, what is read here
+            # is what it left, and two batches never deadlock. Then each one's latest
+            # event, read after the lock (see Statements.delete_candidates). The writes
+            # that follow need no answer: on PostgreSQL they travel with the COMMIT.
+            cursor.execute(find.sql, find.params(bound))
+            events_cursor = cursor.connection.cursor()
+            try:
+                events_cursor.execute(latest_of.sql, latest_of.params(bound))
+                rows = [find.row(raw) for raw in cursor.fetchall()]
+                last = {
+                    row["asset_id"]: row["latest"]
+                    for row in map(latest_of.row, events_cursor.fetchall())
+                }
+            finally:
+                events_cursor.close()
+            missing = tuple(i for i in ids if i not in {row["id"] for row in rows})
+            live = [row for row in rows if row["deleted_at"] is None]
             if live:
-                live_ids = [r.id for r in live]
-                latest = conn.execute(
-                    select(func.max(e.c.at)).where(
-                        e.c.tenant_id == tenant_id, e.c.asset_id.in_(live_ids)
-                    )
-                ).scalar()
-                events = {ev.asset_id: ev for ev in deleted(live_ids, latest)}
-                for when in sorted({ev.at for ev in events.values()}):
-                    done += conn.execute(
-                        update(a)
-                        .where(
-                            a.c.id.in_([i for i, ev in events.items() if ev.at == when]),
-                            a.c.deleted_at.is_(None),
-                        )
-                        .values(deleted_at=when, updated_at=when)
-                        .returning(a.c.id)
-                    ).scalars()
-                conn.execute(
-                    update(o)
-                    .where(
-                        o.c.id.in_([r.storage_object_id for r in live if r.id in set(done)]),
-                        o.c.status == ObjectStatus.STORED.value,
-                    )
-                    .values(status=ObjectStatus.DELETING.value)
-                )
-                self._insert_events(conn, [events[i] for i in sorted(done)])
-                self._subtract_usage(conn, tenant_id, [r for r in live if r.id in set(done)])
-            objects: list[StorageObject] = []
-            if rows:
-                objects = [
-                    object_from_row(row)
-                    for row in conn.execute(
-                        select(o).where(
-                            o.c.id.in_([r.storage_object_id for r in rows]),
-                            o.c.status == ObjectStatus.DELETING.value,
-                        )
-                    ).mappings()
+                latest = max((last[r["id"]] for r in live if r["id"] in last), default=None)
+                events = sorted(deleted([r["id"] for r in live], latest), key=_by_asset)
+                at = {ev.asset_id: ev.at for ev in events}
+                statements = [
+                    (sql.soft_delete, [{"asset_id": r["id"], "at": at[r["id"]]} for r in live]),
+                    (sql.start_object_delete, [{"object_id": r["object_id"]} for r in live]),
+                    (sql.insert_event, [event_values(ev) for ev in events]),
+                    (sql.add_usage, _usage_taken(tenant_id, live)),
                 ]
-            return SqlDeleteResult(tuple(sorted(done)), missing, tuple(objects))
+                for stmt, values in statements:
+                    cursor.executemany(stmt.sql, [stmt.params(v) for v in values])
+            objects = []
+            for row in rows:
+                obj = object_from_row({k[7:]: v for k, v in row.items() if k.startswith("object_")})
+                if row["deleted_at"] is None and obj.status is ObjectStatus.STORED:
+                    obj = attrs.evolve(obj, status=ObjectStatus.DELETING)
+                if obj.status is ObjectStatus.DELETING:
+                    objects.append(obj)
+            return SqlDeleteResult(tuple(r["id"] for r in live), missing, tuple(objects))
 
-        return self._db.write(work)
-
-    def _subtract_usage(self, conn: Connection, tenant_id: str, rows: Sequence[Any]) -> None:
-        """Deleted assets stop counting, in the transaction that deletes them."""
-        totals: dict[tuple[str, str], list[int]] = {}
-        for row in rows:
-            entry = totals.setdefault((row.asset_type, row.source_tool), [0, 0])
-            entry[0] -= 1
-            entry[1] -= row.size_bytes
-        if totals:
-            conn.execute(
-                self._sql.usage_upsert,
-                [
-                    {"tenant_id": tenant_id, "asset_type": kind, "source_tool": tool}
-                    | {"assets": assets, "bytes": size}
-                    for (kind, tool), (assets, size) in totals.items()
-                ],
-            )
+        return self._db.driver(work, write=True)
 
     def finish_delete(self, object_ids: Sequence[str], at: dt.datetime) -> None:
         if not object_ids:
             return
-        o = self._tables.objects
-        stmt = (
-            update(o)
-            .where(o.c.id.in_(list(object_ids)), o.c.status == ObjectStatus.DELETING.value)
-            .values(status=ObjectStatus.DELETED.value, deleted_at=at)
+        stmt = self._sql.finish_object_delete
+        rows = [stmt.params({"object_id": object_id, "at": at}) for object_id in object_ids]
+        # Not waited for on disk: the blobs are gone already, and a row that is
+        # ``deleting`` again after a crash is finished by reconcile().
+        self._db.driver(
+            lambda cursor: cursor.executemany(stmt.sql, rows), write=True, durable=False
         )
-        self._db.write(lambda conn: conn.execute(stmt))
 
     def erase_deleted(
         self, tenant_id: str, user_id: str, erased: ErasedEvent

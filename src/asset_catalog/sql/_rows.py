@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import attrs
 
 from .._models import (
     Asset,
@@ -14,8 +16,16 @@ from .._models import (
     SourceTool,
     StorageObject,
 )
+from ._prepared import Prepared
 
-__all__ = ["asset_from_row", "asset_values", "event_values", "object_from_row", "object_values"]
+__all__ = [
+    "asset_from_row",
+    "asset_reader",
+    "asset_values",
+    "event_values",
+    "object_from_row",
+    "object_values",
+]
 
 
 def object_values(obj: StorageObject) -> dict[str, Any]:
@@ -91,6 +101,44 @@ def asset_from_row(row: Mapping[Any, Any]) -> Asset:
         metadata=row["metadata"] or {},
         **values,
     )
+
+
+def asset_reader(stmt: Prepared) -> Callable[[Sequence[Any]], Asset]:
+    """A converter of ``stmt``'s raw result rows to assets: every column of the assets
+    table, in any order, among others (ignored). The column converters are looked up once,
+    not per row: a page of 50 costs microseconds per row, not tens."""
+    enums: dict[str, Callable[[Any], Any]] = {
+        "asset_type": {kind.value: kind for kind in AssetType}.__getitem__,
+        "source_tool": {tool.value: tool for tool in SourceTool}.__getitem__,
+    }
+    fields = attrs.fields_dict(Asset)
+    converters: list[tuple[int, str, Callable[[Any], Any] | None]] = []
+    for position, (name, processor) in enumerate(stmt.columns):
+        if name not in fields:
+            continue
+        if name in enums:
+            converters.append((position, name, enums[name]))
+        elif name == "metadata":
+            converters.append((position, name, _document(processor)))
+        else:
+            converters.append((position, name, processor))
+
+    def read(raw: Sequence[Any]) -> Asset:
+        return Asset(
+            **{
+                name: convert(raw[position]) if convert is not None else raw[position]
+                for position, name, convert in converters
+            }
+        )
+
+    return read
+
+
+def _document(processor: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        return (processor(value) if processor is not None else value) or {}
+
+    return convert
 
 
 def event_values(event: AssetEvent) -> dict[str, Any]:

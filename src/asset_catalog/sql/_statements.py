@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     Engine,
+    Integer,
     Select,
     and_,
     bindparam,
@@ -25,14 +26,22 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from .._models import ObjectStatus
 from ..protocols import AssetQuery, Position
 from ._prepared import Prepared
 from ._schema import OPTIONAL_FILTER_COLUMNS, Tables
 
-__all__ = ["Statements", "findable", "list_statement", "purge_candidates"]
+__all__ = [
+    "ListQuery",
+    "Statements",
+    "findable",
+    "list_query",
+    "list_statement",
+    "padded",
+    "purge_candidates",
+]
 
 
 def findable(ids: Sequence[str]) -> list[str]:
@@ -67,51 +76,94 @@ def _prefix_range(prefix: str) -> tuple[str, str | None]:
     return prefix, stem[:-1] + chr(ord(stem[-1]) + 1)
 
 
-def _filters(tables: Tables, tenant_id: str, query: AssetQuery) -> list[ColumnElement[bool]]:
-    a = tables.assets
-    conds: list[ColumnElement[bool]] = [a.c.tenant_id == tenant_id, a.c.deleted_at.is_(None)]
+class ListQuery:
+    """The statement ``list_assets`` runs for one call, every value a named bind parameter,
+    and its ``shape``: which conditions it has, so a statement of that shape is compiled
+    once (see :meth:`Statements.list_prepared`) and run with ``values``."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.assets = tables.assets
+        self.conditions: list[ColumnElement[bool]] = []
+        self.values: dict[str, Any] = {}
+        self.shape: list[str] = []
+
+    def add(self, column: str, op: str, name: str, value: Any) -> None:
+        """The condition ``column op :name``, bound to ``value``."""
+        col = self.assets.c[column]
+        bound = bindparam(name, value, type_=col.type)
+        compare = {"=": col.__eq__, "<": col.__lt__, "<=": col.__le__, ">": col.__gt__}
+        self.conditions.append(col >= bound if op == ">=" else compare[op](bound))
+        self.values[name] = value
+        self.shape.append(name)
+
+    def never(self) -> None:
+        self.conditions.append(false())
+        self.shape.append("(never)")
+
+
+def _filters(list_query: ListQuery, tenant_id: str, query: AssetQuery) -> None:
+    q = list_query
+    q.add("tenant_id", "=", "tenant_id", tenant_id)
+    q.conditions.append(q.assets.c.deleted_at.is_(None))
     if query.asset_type is not None:
-        conds.append(a.c.asset_type == query.asset_type.value)
+        q.add("asset_type", "=", "asset_type", query.asset_type.value)
     if query.source_tool is not None:
-        conds.append(a.c.source_tool == query.source_tool.value)
+        q.add("source_tool", "=", "source_tool", query.source_tool.value)
     for name in OPTIONAL_FILTER_COLUMNS:
         value = getattr(query, name)
         if value is not None:
-            conds.append(a.c[name] == value)
+            q.add(name, "=", name, value)
     if query.mime_prefix and not findable([query.mime_prefix]):
-        conds.append(false())  # stored MIME types are well-formed: never a NUL
+        q.never()  # stored MIME types are well-formed: never a NUL
     elif query.mime_prefix:
         # A literal prefix as a range, ``prefix <= mime_type < prefix_next``: no LIKE
         # metacharacters to escape, and both databases answer it from the
         # (tenant_id, mime_type, created_at, id) index (the column compares bytewise:
         # BINARY on SQLite, COLLATE "C" on PostgreSQL). See docs/schema.md.
         low, high = _prefix_range(query.mime_prefix)
-        conds.append(a.c.mime_type >= low)
+        q.add("mime_type", ">=", "mime_low", low)
         if high is not None:
-            conds.append(a.c.mime_type < high)
+            q.add("mime_type", "<", "mime_high", high)
     if query.created_after is not None:
-        conds.append(a.c.created_at > query.created_after)
+        q.add("created_at", ">", "created_after", query.created_after)
     if query.created_before is not None:
-        conds.append(a.c.created_at < query.created_before)
-    return conds
+        q.add("created_at", "<", "created_before", query.created_before)
+
+
+def list_query(
+    tables: Tables, tenant_id: str, query: AssetQuery, after: Position | None
+) -> ListQuery:
+    """The conditions of ``list_assets`` (tests/test_query_plans.py explains its plans)."""
+    a = tables.assets
+    q = ListQuery(tables)
+    _filters(q, tenant_id, query)
+    if after is not None:
+        # Written as a range on created_at plus a tie-break, so the index serves it.
+        q.add("created_at", "<=", "after_at", after.created_at)
+        at = bindparam("after_at", after.created_at, type_=a.c.created_at.type)
+        after_id = bindparam("after_id", after.id, type_=a.c.id.type)
+        q.conditions.append(or_(a.c.created_at < at, and_(a.c.created_at == at, a.c.id < after_id)))
+        q.values["after_id"] = after.id
+        q.shape.append("after_id")
+    return q
 
 
 def list_statement(
     tables: Tables, tenant_id: str, query: AssetQuery, after: Position | None, limit: int
 ) -> Select[Any]:
-    """The statement ``list_assets`` runs (tests/test_query_plans.py explains its plans)."""
+    """The statement ``list_assets`` runs, with its values bound."""
+    q = list_query(tables, tenant_id, query, after)
+    return _list_select(tables, q).params(limit=limit)
+
+
+def _list_select(tables: Tables, q: ListQuery) -> Select[Any]:
     a = tables.assets
-    conds = _filters(tables, tenant_id, query)
-    if after is not None:
-        # Written as a range on created_at plus a tie-break, so the index serves it.
-        conds.append(a.c.created_at <= after.created_at)
-        conds.append(
-            or_(
-                a.c.created_at < after.created_at,
-                and_(a.c.created_at == after.created_at, a.c.id < after.id),
-            )
-        )
-    return select(a).where(*conds).order_by(a.c.created_at.desc(), a.c.id.desc()).limit(limit)
+    return (
+        select(a)
+        .where(*q.conditions)
+        .order_by(a.c.created_at.desc(), a.c.id.desc())
+        .limit(bindparam("limit", 0, type_=Integer))
+    )
 
 
 def purge_candidates(tables: Tables, before: dt.datetime, limit: int) -> Select[Any]:
@@ -135,6 +187,13 @@ def purge_candidates(tables: Tables, before: dt.datetime, limit: int) -> Select[
     )
 
 
+def padded(ids: Sequence[str]) -> list[str]:
+    """``ids`` (at least one) padded to the next power of two by repeating the last one:
+    ``IN (...)`` lists of a few fixed lengths, each compiled once."""
+    size = 1 << (len(ids) - 1).bit_length()
+    return [*ids, *([ids[-1]] * (size - len(ids)))]
+
+
 def _insert_ignoring_duplicates(table: Any, dialect: Any) -> Any:
     if dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=["id"])
@@ -143,10 +202,19 @@ def _insert_ignoring_duplicates(table: Any, dialect: Any) -> Any:
     return insert(table)
 
 
-def _add_usage(table: Any, dialect: Any) -> Any:
-    """Add ``assets`` and ``bytes`` (negative on delete) to a usage row, creating it."""
+def _row_if(table: Any, condition: ColumnElement[bool]) -> Select[Any]:
+    """One row of ``table``'s columns from bind parameters of the same names, selected
+    only if ``condition`` holds."""
+    return select(*(bindparam(c.key, type_=c.type) for c in table.c)).where(condition)
+
+
+def _add_usage(table: Any, dialect: Any, condition: ColumnElement[bool] | None = None) -> Any:
+    """Add ``assets`` and ``bytes`` (negative on delete) to a usage row, creating it (only
+    if ``condition`` holds, when one is given)."""
     module = postgresql if dialect.name == "postgresql" else sqlite
     stmt = module.insert(table)
+    if condition is not None:
+        stmt = stmt.from_select([c.key for c in table.c], _row_if(table, condition))
     return stmt.on_conflict_do_update(
         index_elements=["tenant_id", "asset_type", "source_tool"],
         set_={
@@ -162,8 +230,7 @@ class Statements:
     def __init__(self, tables: Tables, engine: Engine) -> None:
         a, o, e, u = tables.assets, tables.objects, tables.events, tables.usage
         dialect = engine.dialect
-        self.usage_upsert = _add_usage(u, dialect)
-        self.add_usage = Prepared(self.usage_upsert, dialect)
+        self.add_usage = Prepared(_add_usage(u, dialect), dialect)
         self.usage_of = Prepared(
             select(u.c.asset_type, u.c.source_tool, u.c.assets, u.c.bytes)
             .where(u.c.tenant_id == bindparam("tenant_id"))
@@ -177,8 +244,25 @@ class Statements:
             key = func.hashtextextended(bindparam("tenant_id"), 0)
             self.lock_tenant = Prepared(select(func.pg_advisory_xact_lock(key)), dialect)
         self.insert_object = Prepared(insert(o), dialect)
-        self.insert_asset = Prepared(insert(a), dialect)
         self.insert_event = Prepared(insert(e), dialect)
+        # The publishing transaction's inserts, each made only if the step before it was:
+        # the asset only if its object is ``stored`` (the UPDATE before it in the same
+        # transaction stores it only if it was still ``pending``), its event and usage
+        # only if the asset is there. Nothing is inserted for an ingest that reconcile()
+        # gave up for dead, so the transaction can be committed without reading the
+        # UPDATE's answer first: on PostgreSQL it all travels in one round trip.
+        stored = exists().where(
+            o.c.id == bindparam("storage_object_id"),
+            o.c.status == bindparam("stored", ObjectStatus.STORED.value),
+        )
+        inserted = exists().where(a.c.id == bindparam("asset_id"))
+        self.publish_asset = Prepared(
+            insert(a).from_select([c.key for c in a.c], _row_if(a, stored)), dialect
+        )
+        self.publish_event = Prepared(
+            insert(e).from_select([c.key for c in e.c], _row_if(e, inserted)), dialect
+        )
+        self.publish_usage = Prepared(_add_usage(u, dialect, inserted), dialect)
         # An event id is stored once: a url_issued event repeated within its window is the
         # same event (see _logic/events.py).
         self.insert_event_once = Prepared(_insert_ignoring_duplicates(e, dialect), dialect)
@@ -210,7 +294,8 @@ class Statements:
                 status=bindparam("stored", ObjectStatus.STORED.value),
                 size_bytes=bindparam("new_size"),
                 sha256=bindparam("new_sha256"),
-            ),
+            )
+            .returning(o.c.id),
             dialect,
         )
         self.fail_object = Prepared(
@@ -225,6 +310,110 @@ class Statements:
             dialect,
         )
         self.insert_events = insert(e)
+        self._objects, self._events = o, e
+        self._delete_candidates: dict[int, tuple[Prepared, Prepared]] = {}
+        self._lists: dict[tuple[str, ...], Prepared] = {}
+        self._live_assets: dict[tuple[int, bool], Prepared] = {}
+        self.soft_delete = Prepared(
+            update(a)
+            .where(a.c.id == bindparam("asset_id"), a.c.deleted_at.is_(None))
+            .values(deleted_at=bindparam("at"), updated_at=bindparam("at")),
+            dialect,
+        )
+        self.start_object_delete = Prepared(
+            update(o)
+            .where(
+                o.c.id == bindparam("object_id"),
+                o.c.status == bindparam("stored", ObjectStatus.STORED.value),
+            )
+            .values(status=bindparam("deleting", ObjectStatus.DELETING.value)),
+            dialect,
+        )
+        self.finish_object_delete = Prepared(
+            update(o)
+            .where(
+                o.c.id == bindparam("object_id"),
+                o.c.status == bindparam("deleting", ObjectStatus.DELETING.value),
+            )
+            .values(
+                status=bindparam("deleted", ObjectStatus.DELETED.value),
+                deleted_at=bindparam("at"),
+            ),
+            dialect,
+        )
+
+    def list_prepared(self, tables: Tables, q: ListQuery) -> Prepared:
+        """The list statement of ``q``'s shape, compiled once per shape."""
+        key = tuple(q.shape)
+        stmt = self._lists.get(key)
+        if stmt is None:
+            stmt = Prepared(_list_select(tables, q), self._dialect)
+            if len(self._lists) < 256:  # shapes are few; never grow without bound
+                self._lists[key] = stmt
+        return stmt
+
+    def live_assets(self, count: int, *, with_keys: bool) -> Prepared:
+        """The tenant's live assets among ``count`` ids (binds ``tenant_id``, ``id0`` ...),
+        with their objects' keys (column ``_object_key``) if ``with_keys``; compiled once
+        per padded size (see :func:`padded`)."""
+        key = (count, with_keys)
+        stmt = self._live_assets.get(key)
+        if stmt is None:
+            a, o = self._assets, self._objects
+            found = select(a, o.c.key.label("_object_key")) if with_keys else select(a)
+            if with_keys:
+                found = found.join(o, o.c.id == a.c.storage_object_id)
+            stmt = Prepared(
+                found.where(
+                    a.c.tenant_id == bindparam("tenant_id"),
+                    a.c.id.in_([bindparam(f"id{n}") for n in range(count)]),
+                    a.c.deleted_at.is_(None),
+                ),
+                self._dialect,
+            )
+            self._live_assets[key] = stmt
+        return stmt
+
+    def delete_candidates(self, count: int) -> tuple[Prepared, Prepared]:
+        """What a delete reads, for ``count`` ids (binds ``tenant_id``, ``id0`` ...): the
+        tenant's assets among them with their objects (columns ``object_*``), locked in id
+        order; and the time of each one's latest event.
+
+        Two statements, the second run after the first has its locks: on PostgreSQL a
+        statement sees what was committed when it started, so only a read that starts after
+        the lock sees an event that a transaction holding the assets (``add_events``)
+        committed while the delete waited. Sent together, they still cost one round trip.
+
+        Compiled once per power of two: pad the ids by repeating one (see
+        :func:`padded`), so a batch of any size reuses a handful of statements.
+        """
+        pair = self._delete_candidates.get(count)
+        if pair is None:
+            a, o, e = self._assets, self._objects, self._events
+            ids: list[BindParameter[str]] = [bindparam(f"id{n}") for n in range(count)]
+            tenant: BindParameter[str] = bindparam("tenant_id")
+            assets = select(
+                a.c.id,
+                a.c.deleted_at,
+                a.c.asset_type,
+                a.c.source_tool,
+                a.c.size_bytes,
+                *(column.label(f"object_{column.key}") for column in o.c),
+            )
+            found = (
+                assets.join(o, o.c.id == a.c.storage_object_id)
+                .where(a.c.tenant_id == tenant, a.c.id.in_(ids))
+                .order_by(a.c.id)
+                .with_for_update(of=a)
+            )
+            latest = (
+                select(e.c.asset_id, func.max(e.c.at).label("latest"))
+                .where(e.c.tenant_id == tenant, e.c.asset_id.in_(ids))
+                .group_by(e.c.asset_id)
+            )
+            pair = (Prepared(found, self._dialect), Prepared(latest, self._dialect))
+            self._delete_candidates[count] = pair
+        return pair
 
     def lock_live_assets(self, count: int) -> Prepared:
         """Select and share-lock ``count`` live assets of a tenant (binds ``tenant_id``,
