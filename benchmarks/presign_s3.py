@@ -121,10 +121,10 @@ def bench_gallery(run: h.Run, s3_options: dict[str, Any], calls: int) -> h.Stats
     """``list(limit=50)`` + ``presign_many`` of those 50 on PostgreSQL (own schema) + S3."""
     repository = PostgresRepository(PG_URL, schema=f"ac_bench_{time.time_ns()}_gallery")
     drop = f'DROP SCHEMA IF EXISTS "{repository.tables.assets.schema}" CASCADE'
-    autocommit = repository.engine.execution_options(isolation_level="AUTOCOMMIT")
+    connect = repository.engine.connect
     storage = FsspecStorage.from_url(f"s3://{BUCKET}/gallery", **s3_options)
     catalog = AssetCatalog(repository=repository, storage=storage, signer=UrlSigner(h.SECRET))
-    run.callback(lambda: (autocommit.connect().exec_driver_sql(drop), catalog.close()))
+    run.callback(lambda: (catalog.close(), c := connect(), c.exec_driver_sql(drop), c.commit()))
     repository.create_schema()
     list(map(h.ingest_call(catalog, TENANT), range(200)))
     page = lambda: [a.id for a in catalog.list(TENANT, limit=50).items]  # noqa: E731

@@ -16,6 +16,8 @@ import botocore.session
 import pytest
 from aiobotocore.credentials import AioRefreshableCredentials
 from botocore.config import Config
+from hypothesis import given
+from hypothesis import strategies as st
 
 from asset_catalog import AssetCatalog, UrlSigner
 from asset_catalog.protocols import AssetRepository, BatchSigningStorage, SignRequest
@@ -25,6 +27,8 @@ from asset_catalog.storage._s3_presign import (
     Credentials,
     PresignedGet,
     S3Presigner,
+    _encode,
+    _encode_path,
     base_from_probe,
 )
 
@@ -247,3 +251,14 @@ def test_signing_time_is_now(s3_storage: FsspecStorage) -> None:
     assert url is not None
     signed = dt.datetime.strptime(query(url)["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
     assert before - 1 <= signed.replace(tzinfo=dt.UTC).timestamp() <= time.time() + 1
+
+
+@given(st.text())
+def test_percent_encoding_is_urllibs(value: str) -> None:
+    """The table-driven encoders give what botocore's ``quote`` calls give, for any text
+    (surrogates, which neither can encode, aside)."""
+    try:
+        expected = urllib.parse.quote(value, safe="-_.~"), urllib.parse.quote(value, safe="/~")
+    except UnicodeEncodeError:
+        return
+    assert (_encode(value), _encode_path(value)) == expected
