@@ -32,6 +32,7 @@ __all__ = [
     "Admit",
     "AssetQuery",
     "AssetRepository",
+    "BatchSigningStorage",
     "BlobStorage",
     "DeleteResult",
     "DeletedEvents",
@@ -40,6 +41,7 @@ __all__ = [
     "ObjectEntry",
     "Position",
     "PurgedEvent",
+    "SignRequest",
 ]
 
 
@@ -303,3 +305,28 @@ class BlobStorage(Protocol):
         disposition: str,
     ) -> str | None:
         """A native presigned GET URL, or None when the backend cannot sign."""
+
+
+class SignRequest(NamedTuple):
+    """One URL asked of :meth:`BatchSigningStorage.sign_many`: the arguments of
+    :meth:`BlobStorage.sign`."""
+
+    key: str
+    expires_in: int
+    filename: str
+    content_type: str
+    disposition: str
+
+
+@runtime_checkable
+class BatchSigningStorage(Protocol):
+    """Optional for a :class:`BlobStorage` that signs natively: many URLs in one pass.
+
+    ``presign_many`` calls ``sign_many`` when the storage has it, and ``sign`` per URL
+    otherwise, so a storage without it keeps working unchanged.
+    """
+
+    def sign_many(self, requests: Sequence[SignRequest]) -> Sequence[str | None]:
+        """One URL (or None, as :meth:`BlobStorage.sign` would return) per request, in order.
+        Raising :class:`~asset_catalog.exceptions.StorageError` fails the whole batch: the
+        catalog then asks :meth:`BlobStorage.sign` URL by URL."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from .._content.filenames import content_disposition
 from .._inputs import host_id, plausible_id
 from .._limits import MAX_EXPIRES_IN
 from .._models import Asset, AssetEvent, Download, ObjectStatus, PresignBatch, PresignedUrl
 from ..exceptions import AssetNotFound, InvalidInput, StorageError
+from ..protocols import BatchSigningStorage, BlobStorage, SignRequest
 from . import events
 from .context import Context
 from .headers import Disposition, choose_disposition, download_headers
@@ -39,9 +41,12 @@ def presign(
         asset = ctx.repository.get_asset(tenant_id, asset_id)
     if asset is None:
         raise AssetNotFound(str(asset_id))
-    url, event = _issue(
-        ctx, asset, key, expires_in=expires_in, requested=requested, actor=actor, window=window
-    )
+    now = ctx.clock()
+    plan = _plan(asset, now, requested, expires_in, window)
+    native = None
+    if key is not None and ctx.storage.can_sign:
+        native = ctx.storage.sign(key, **_sign_request_kwargs(_sign_request(asset, key, plan)))
+    url, event = _issue(ctx, asset, plan, now, native, actor=actor)
     ctx.repository.add_events([event])
     return url
 
@@ -59,26 +64,26 @@ def presign_many(
     """A URL per live asset among ``asset_ids``, read with one repository query."""
     while True:
         found = _lookup(ctx, tenant_id, asset_ids)
+        now = ctx.clock()
+        live = [found[i] for i in dict.fromkeys(asset_ids) if i in found]
+        plans = [_plan(asset, now, requested, expires_in, window) for asset, _ in live]
+        signable = ctx.storage.can_sign
+        wanted = [
+            (n, _sign_request(asset, key, plans[n]))
+            for n, (asset, key) in enumerate(live)
+            if key is not None and signable
+        ]
+        natives = _sign_all(ctx.storage, [request for _, request in wanted])
+        signed = dict(zip((n for n, _ in wanted), natives, strict=True))
         urls: dict[str, PresignedUrl] = {}
         unsupported: list[str] = []
         issued: list[AssetEvent] = []
-        for asset_id in asset_ids:
-            if asset_id not in found or asset_id in urls or asset_id in unsupported:
+        for n, (asset, _) in enumerate(live):
+            native = signed.get(n)
+            if isinstance(native, StorageError):
+                unsupported.append(asset.id)
                 continue
-            asset, key = found[asset_id]
-            try:
-                urls[asset_id], event = _issue(
-                    ctx,
-                    asset,
-                    key,
-                    expires_in=expires_in,
-                    requested=requested,
-                    actor=actor,
-                    window=window,
-                )
-            except StorageError:
-                unsupported.append(asset_id)
-                continue
+            urls[asset.id], event = _issue(ctx, asset, plans[n], now, native, actor=actor)
             issued.append(event)
         try:
             ctx.repository.add_events(issued)
@@ -93,6 +98,27 @@ def presign_many(
         )
 
 
+def _sign_all(storage: BlobStorage, requests: list[SignRequest]) -> list[str | StorageError | None]:
+    """Native URLs for a batch: in one pass where the storage signs batches, else URL by URL
+    (a URL the storage fails to sign is its error, so its asset is reported unsupported)."""
+    if not requests:
+        return []
+    if isinstance(storage, BatchSigningStorage):
+        try:
+            batch = list(storage.sign_many(requests))
+        except StorageError:
+            batch = []
+        if len(batch) == len(requests):
+            return list[str | StorageError | None](batch)
+    results: list[str | StorageError | None] = []
+    for request in requests:
+        try:
+            results.append(storage.sign(request.key, **_sign_request_kwargs(request)))
+        except StorageError as exc:
+            results.append(exc)
+    return results
+
+
 def _lookup(
     ctx: Context, tenant_id: str, asset_ids: Sequence[str]
 ) -> dict[str, tuple[Asset, str | None]]:
@@ -104,37 +130,58 @@ def _lookup(
     return {a.id: (a, None) for a in repository.get_assets(tenant_id, asset_ids)}
 
 
+class _Plan(NamedTuple):
+    disposition: Disposition
+    issued: int
+    expires_at: int
+    windowed: bool
+
+
+def _plan(
+    asset: Asset, now: dt.datetime, requested: Disposition | None, expires_in: int, window: int
+) -> _Plan:
+    issued = int(now.timestamp())
+    return _Plan(
+        choose_disposition(asset.mime_type, requested),
+        issued,
+        window_expiry(issued, expires_in, window),
+        window > 0,
+    )
+
+
+def _sign_request(asset: Asset, key: str, plan: _Plan) -> SignRequest:
+    return SignRequest(
+        key=key,
+        expires_in=plan.expires_at - plan.issued,
+        filename=asset.filename,
+        content_type=asset.mime_type,
+        disposition=content_disposition(asset.filename, plan.disposition),
+    )
+
+
+def _sign_request_kwargs(request: SignRequest) -> dict[str, Any]:
+    return {name: value for name, value in request._asdict().items() if name != "key"}
+
+
 def _issue(
     ctx: Context,
     asset: Asset,
-    key: str | None,
+    plan: _Plan,
+    now: dt.datetime,
+    native: str | None,
     *,
-    expires_in: int,
-    requested: Disposition | None,
     actor: str | None,
-    window: int,
 ) -> tuple[PresignedUrl, AssetEvent]:
-    """One URL for ``asset``, natively signed when ``key`` (its blob's key, read with the
-    asset) is known, else a catalog token; and its ``url_issued`` event. No query here."""
-    now = ctx.clock()
-    disposition = choose_disposition(asset.mime_type, requested)
-    issued = int(now.timestamp())
-    expires_at = window_expiry(issued, expires_in, window)
+    """The URL for ``asset``: ``native`` (signed by the storage) when there is one, else a
+    catalog token; and its ``url_issued`` event. No query here."""
+    expires_at = plan.expires_at
     expiry = dt.datetime.fromtimestamp(expires_at, dt.UTC)
-    native: str | None = None
-    if key is not None and ctx.storage.can_sign:
-        native = ctx.storage.sign(
-            key,
-            expires_in=expires_at - issued,
-            filename=asset.filename,
-            content_type=asset.mime_type,
-            disposition=content_disposition(asset.filename, disposition),
-        )
     if native is not None:
         url = PresignedUrl(url=native, method="GET", headers={}, expires_at=expiry, kind="native")
     else:
         token = ctx.signer.sign(
-            "download", {"t": asset.tenant_id, "a": asset.id, "exp": expires_at, "d": disposition}
+            "download",
+            {"t": asset.tenant_id, "a": asset.id, "exp": expires_at, "d": plan.disposition},
         )
         url = PresignedUrl(
             url=ctx.signer.url_for(token),
@@ -150,8 +197,8 @@ def _issue(
         actor,
         kind=url.kind,
         expires_at=expires_at,
-        disposition=disposition,
-        windowed=window > 0,
+        disposition=plan.disposition,
+        windowed=plan.windowed,
     )
     return url, event
 

@@ -5,18 +5,24 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import IO, Any, cast
 
 import fsspec
+from fsspec.asyn import sync
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from ..exceptions import AssetCatalogError, InvalidInput, MissingDependency, StorageError
+from ..protocols import SignRequest
+from . import _s3_presign as s3
 
 __all__ = ["FsspecStorage"]
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]+(?:/[A-Za-z0-9_.-]+)*$")
+_PROBE = "asset-catalog-probe"  # the key of the URL botocore presigns to show the endpoint
+_PROBE_AGAIN = 300.0  # seconds before a client that failed the probe is probed again
 
 
 @contextmanager
@@ -53,6 +59,9 @@ class FsspecStorage:
         self._is_local = "file" in _protocols(fs) or "local" in _protocols(fs)
         self._fsync = bool(fsync) and self._is_local
         self._made_dirs: set[str] = set()
+        self._presigner = s3.S3Presigner()
+        # (client, base or None when the probe failed, when probed): see _s3_presign.
+        self._s3_base: tuple[Any, s3.Base | None, float] | None = None
 
     @classmethod
     def from_url(cls, url: str, *, fsync: bool = False, **storage_options: Any) -> FsspecStorage:
@@ -226,18 +235,81 @@ class FsspecStorage:
         content_type: str,
         disposition: str,
     ) -> str | None:
+        return self.sign_many([SignRequest(key, expires_in, filename, content_type, disposition)])[
+            0
+        ]
+
+    def sign_many(self, requests: Sequence[SignRequest]) -> list[str | None]:
+        """Native presigned GET URLs for a batch (None each where the filesystem cannot sign).
+
+        On S3 with SigV4 the whole batch is signed here in one pass, with the client's
+        credentials frozen once and a cached signing key, from the endpoint botocore presigns
+        for (see ``asset_catalog.storage._s3_presign``); any other configuration (SigV2,
+        anonymous access, endpoints this cannot follow) goes through s3fs's ``sign``, URL by
+        URL. Both give the same URL for the same signing time.
+        """
         if not self.can_sign:
-            return None
-        path = self._path(key)
-        with _translate("sign", key):
-            return str(
-                self._fs.sign(
-                    path,
-                    expiration=expires_in,
-                    ResponseContentDisposition=disposition,
-                    ResponseContentType=content_type,
+            return [None] * len(requests)
+        paths = [self._path(request.key) for request in requests]
+        if not paths:
+            return []
+        with _translate("sign", requests[0].key):
+            fast = self._sign_s3(paths, requests)
+        if fast is not None:
+            return list(fast)
+        urls: list[str | None] = []
+        for path, request in zip(paths, requests, strict=True):
+            with _translate("sign", request.key):
+                urls.append(
+                    str(self._fs.sign(path, expiration=request.expires_in, **_overrides(request)))
                 )
-            )
+        return urls
+
+    def _sign_s3(self, paths: list[str], requests: Sequence[SignRequest]) -> list[str] | None:
+        """The batch signed in one pass, or None where only s3fs can sign it."""
+        bucket, probe_key, version = self._fs.split_path(self._path(_PROBE))
+        if version is not None:  # a root naming an object version: s3fs's business
+            return None
+        client = self._fs.s3  # connects if not yet connected, as s3fs's sign would
+        credentials = s3.frozen_credentials(client, lambda f: sync(self._fs.loop, f))
+        if credentials is None:
+            return None
+        base = self._s3_base_for(client, bucket, probe_key, credentials)
+        if base is None:
+            return None
+        prefix = probe_key[: -len(_PROBE)]  # the root's part after the bucket, and "/"
+        gets = [
+            s3.PresignedGet(prefix + r.key, r.expires_in, r.content_type, r.disposition)
+            for r in requests
+        ]
+        return self._presigner.sign(base, credentials, gets)
+
+    def _s3_base_for(
+        self, client: Any, bucket: str, probe_key: str, credentials: s3.Credentials
+    ) -> s3.Base | None:
+        """Where the bucket's keys are addressed, from a URL botocore presigns once per client
+        (a client that failed the probe is probed again after a while)."""
+        cached = self._s3_base
+        if (
+            cached is not None
+            and cached[0] is client
+            and (cached[1] is not None or time.monotonic() - cached[2] < _PROBE_AGAIN)
+        ):
+            return cached[1]
+        probe = s3.PresignedGet(probe_key, 60, "text/plain", "attachment")
+        url = str(self._fs.sign(f"{bucket}/{probe_key}", expiration=60, **_overrides(probe)))
+        base = s3.base_from_probe(url, probe_key)
+        if base is not None and not s3.probe_agrees(self._presigner, base, credentials, url, probe):
+            base = None
+        self._s3_base = (client, base, time.monotonic())
+        return base
+
+
+def _overrides(request: SignRequest | s3.PresignedGet) -> dict[str, str]:
+    return {
+        "ResponseContentDisposition": request.disposition,
+        "ResponseContentType": request.content_type,
+    }
 
 
 def _abandon(handle: Any) -> None:

@@ -9,11 +9,12 @@ from collections.abc import Iterator
 import pytest
 
 from ..exceptions import InvalidInput, StorageError
-from ..protocols import BlobStorage
+from ..protocols import BatchSigningStorage, BlobStorage, SignRequest
 
 __all__ = ["StorageContract"]
 
 KEY = "t0123/2026/01/02/0000-aaaa.bin"
+OTHER_KEY = "t0123/2026/01/02/0001-bbbb.txt"
 
 
 class _Boom(Exception):
@@ -134,3 +135,24 @@ class StorageContract:
             disposition="attachment",
         )
         assert (url is not None) == storage.can_sign
+
+    def test_sign_many_agrees_with_sign(self, storage: BlobStorage) -> None:
+        """A storage that signs batches gives a URL per request, in order, exactly when it can
+        sign, each for its own key, expiry and response headers (as ``sign`` would)."""
+        if not isinstance(storage, BatchSigningStorage):
+            pytest.skip("this storage signs URL by URL (sign_many is optional)")
+        storage.write(KEY, [b"x"])
+        storage.write(OTHER_KEY, [b"y"])
+        requests = [
+            SignRequest(KEY, 60, "x.bin", "application/octet-stream", "attachment"),
+            SignRequest(OTHER_KEY, 120, "y.txt", "text/plain", 'inline; filename="y.txt"'),
+        ]
+        urls = list(storage.sign_many(requests))
+        assert len(urls) == 2
+        assert all((url is not None) == storage.can_sign for url in urls)
+        assert list(storage.sign_many([])) == []
+        if storage.can_sign:
+            first, second = (str(url) for url in urls)
+            assert first != second
+            assert KEY.rsplit("/", 1)[-1] in first
+            assert OTHER_KEY.rsplit("/", 1)[-1] in second
