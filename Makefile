@@ -36,7 +36,7 @@ quick: $(STAMP)  ## the tests that need no PostgreSQL, S3 server or browser and 
 	$(BIN)/pytest -m "not postgres and not s3 and not slow and not browser"
 
 bench: $(STAMP)  ## benchmarks; figures go to the docs/benchmarks*.md pages
-	$(BIN)/python benchmarks/ingest_list.py --write docs/benchmarks.md
+	$(BIN)/python benchmarks/peers.py --write docs/benchmarks.md
 	$(BIN)/python benchmarks/concurrency_postgres.py --write docs/benchmarks-scale.md
 	$(BIN)/python benchmarks/presign_s3.py --write docs/benchmarks-presign.md
 	$(BIN)/python benchmarks/reliability.py --write docs/benchmarks-reliability.md

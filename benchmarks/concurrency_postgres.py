@@ -10,10 +10,8 @@ import itertools
 import json
 import os
 import random
-import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,31 +37,9 @@ def catalog_on(repository: SqlRepository, blobs: Path) -> AssetCatalog:
     return AssetCatalog(repository=repository, storage=storage, signer=UrlSigner(h.SECRET))
 
 
-def threaded(catalog: AssetCatalog, threads: int, tenant: str, cpu: list[int]) -> h.Batch:
-    """Batches of ingests split round-robin over ``threads`` threads released by one barrier:
-    per-item latencies, wall time to the last item; the process's CPU time per batch to ``cpu``."""
-    ingest = h.timed(h.ingest_call(catalog, tenant), step=threads)
-
-    def batch(start: int, count: int) -> tuple[list[int], int]:
-        barrier = threading.Barrier(threads)
-
-        def worker(k: int) -> list[int]:  # items start + k, start + k + threads, ...
-            barrier.wait()
-            return ingest(start + k, count - k)[0]
-
-        t0, c0 = time.perf_counter_ns(), time.process_time_ns()
-        with ThreadPoolExecutor(threads) as pool:
-            parts = list(pool.map(worker, range(threads)))
-        wall = time.perf_counter_ns() - t0
-        cpu.append(time.process_time_ns() - c0)
-        return [ns for part in parts for ns in part], wall
-
-    return batch
-
-
 def bench_ingest(catalogs: dict[str, AssetCatalog], items: int, warmup: int) -> dict[str, Any]:
     cpus: dict[Any, list[int]] = {key: [] for key in itertools.product(catalogs, THREADS)}
-    batches = {(b, n): threaded(catalogs[b], n, f"t{n}", cpu) for (b, n), cpu in cpus.items()}
+    batches = {(b, n): h.threaded(catalogs[b], n, f"t{n}", cpu) for (b, n), cpu in cpus.items()}
     names = list(catalogs)
 
     def order(r: int) -> list[tuple[str, int]]:  # thread counts in order, databases alternating

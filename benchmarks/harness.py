@@ -19,9 +19,11 @@ import statistics
 import struct
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -196,6 +198,28 @@ def ingest_call(catalog: AssetCatalog, tenant: str) -> Callable[[int], Asset]:
     return lambda i: catalog.ingest_image(
         tenant, images[i % 16], conversation_id=f"conv-{i % 8}", tool_call_id=f"c{i}"
     )
+
+
+def threaded(catalog: AssetCatalog, threads: int, tenant: str, cpu: list[int]) -> Batch:
+    """Batches of ingests split round-robin over ``threads`` threads released by one barrier:
+    per-item latencies, wall time to the last item; the process's CPU time per batch to ``cpu``."""
+    ingest = timed(ingest_call(catalog, tenant), step=threads)
+
+    def batch(start: int, count: int) -> tuple[list[int], int]:
+        barrier = threading.Barrier(threads)
+
+        def worker(k: int) -> list[int]:  # items start + k, start + k + threads, ...
+            barrier.wait()
+            return ingest(start + k, count - k)[0]
+
+        t0, c0 = time.perf_counter_ns(), time.process_time_ns()
+        with ThreadPoolExecutor(threads) as pool:
+            parts = list(pool.map(worker, range(threads)))
+        wall = time.perf_counter_ns() - t0
+        cpu.append(time.process_time_ns() - c0)
+        return [ns for part in parts for ns in part], wall
+
+    return batch
 
 
 class ListQuery:
