@@ -45,6 +45,7 @@ COLS = ["id", "tenant_id", "filename", "mime_type", "size_bytes", "sha256", "key
 INSERT = f"INSERT INTO attachments ({', '.join(COLS)}) VALUES ({', '.join('?' * len(COLS))})"
 PAGE = "SELECT * FROM attachments WHERE tenant_id = ?{} ORDER BY created_at DESC, id DESC LIMIT 50"
 STREAMS, DISTS = ("sha256", AC, CORE, "floor"), ("psycopg", "filedepot", "sqlalchemy-file")
+WAL = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"
 TRACE = psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE
 Cfg = dict[str, Any]  # work directory, PostgreSQL URL, schema prefix, sizes
 
@@ -129,6 +130,8 @@ class Peer:
         url, self.schema, self.blobs = place(cfg, db, store)
         args = {"options": f"-csearch_path={self.schema}"} if self.schema else {}
         hook(engine := sa.create_engine(url, connect_args=args))
+        if not self.schema:  # like with like: the catalog's journal and sync settings
+            sa.event.listen(engine, "connect", lambda conn, _: conn.executescript(WAL))
         self.kind, self.orm, self.engine, self.ids = kind, kind == "sqlalchemy_file", engine, {}
         self.table, self.images = Doc.__table__ if self.orm else TABLE, h.png_pool()
         with engine.begin() as conn:
@@ -154,9 +157,8 @@ class Peer:
             self.mark = "%s" if self.schema else "?"
             if self.schema:
                 self.raw.autocommit = True
-            else:  # the catalog's journal and sync settings
+            else:
                 self.raw.isolation_level = None
-                self.raw.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")
 
     def ingest(self, i: int, chunks: Any = None) -> None:
         oid, digest, size, name = str(uuid.uuid4()), hashlib.sha256(), 0, f"image-{i}.png"
@@ -323,9 +325,11 @@ def label(sql: str) -> str:
 
 
 def statements(trace: str, start: int = 0) -> collections.Counter[str]:
-    """Round trips in a libpq trace: a simple Query, or a Sync that ends extended-protocol
-    messages, named by the statements bound (or prepared) before it; those from ``start`` on."""
-    names, burst, found = {}, [], collections.Counter[str]()
+    """Round trips in a libpq trace: a simple Query, or a Sync or Flush (psycopg's pipeline
+    mode asks for answers mid-batch with a Flush; one right after a Sync adds none) that ends
+    extended-protocol messages, named by the statements bound (or prepared) before it; those
+    from ``start`` on."""
+    names, burst, found, last = {}, [], collections.Counter[str](), ""
     for m in re.finditer(r"^F\t\d+\t(\w+)\t? ?(.*?)(?=\n[FB]\t\d+\t|\n?\Z)", trace, re.M | re.S):
         (kind, arg), at = m.groups(), m.start()
         if kind == "Parse":
@@ -333,10 +337,11 @@ def statements(trace: str, start: int = 0) -> collections.Counter[str]:
             names[name], burst = sql, burst + [f"PREPARE {label(sql)}"] * bool(name)
         elif kind == "Bind":
             burst.append(label(names[re.match(r'"[^"]*" "([^"]*)"', arg)[1]]))
-        elif kind in ("Query", "Sync"):
+        elif kind in ("Query", "Sync") or (kind == "Flush" and last != "Sync"):
             if at >= start:
-                found[" + ".join(burst if kind == "Sync" else [label(arg[1:-1])])] += 1
+                found[" + ".join(burst if kind != "Query" else [label(arg[1:-1])])] += 1
             burst = []
+        last = kind
     return found
 
 

@@ -99,7 +99,7 @@ class StorageObject:
     metadata: Mapping[str, Any] = attrs.field(factory=dict)
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # a __dict__: the SQL repository fills a page's rows in one call
 class Asset:
     """A catalog entry: an image or file an agent produced, and where it came from."""
 

@@ -31,6 +31,7 @@ __all__ = [
     "AssetCatalogError",
     "AssetNotFound",
     "BadSignature",
+    "ConnectionLost",
     "DuplicateKeyError",
     "InvalidContent",
     "InvalidCursor",
@@ -114,6 +115,12 @@ class RepositoryError(AssetCatalogError, RuntimeError):
 
 class DuplicateKeyError(RepositoryError):
     """A unique key is already taken (used internally to settle ingest races)."""
+
+
+class ConnectionLost(RepositoryError):
+    """The database connection broke under a call (the server restarted or dropped it).
+    A call that finds its pooled connection broken is run once more on a fresh one; this
+    is raised when that fails too."""
 
 
 class QuotaExceeded(AssetCatalogError):

@@ -12,7 +12,7 @@ import attrs
 from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 
-from ..exceptions import RepositoryError
+from ..exceptions import ConnectionLost, RepositoryError
 from ._errors import is_lock_error, translating
 from ._prepared import Prepared
 
@@ -27,6 +27,8 @@ class Dialect:
 
     write_options: dict[str, Any] = attrs.field(factory=dict)
     """Execution options for write transactions (SQLite: ``BEGIN IMMEDIATE``)."""
+    read_options: dict[str, Any] = attrs.field(factory=dict)
+    """Execution options for reads (each a single statement: no BEGIN and ROLLBACK needed)."""
     begin_sql: str | None = None
     """What opens a write transaction on the driver's connection (None: its default)."""
     lock_retries: int = 0
@@ -69,8 +71,7 @@ class Connections:
 
         def once() -> T:
             with translating(self._dbapi), self.engine.connect() as conn:
-                if self._dialect.autocommit_reads:
-                    conn.execution_options(isolation_level="AUTOCOMMIT")
+                conn.execution_options(**self._dialect.read_options)
                 return work(conn)
 
         return self._retrying(once)
@@ -238,11 +239,6 @@ class Connections:
             return stmt.row(raw) if raw is not None else None
 
         return self.driver(work, write=False)
-
-
-class ConnectionLost(RepositoryError):
-    """The pooled connection a call used was gone; the call is tried once more on a fresh
-    one before this reaches the caller."""
 
 
 def _connection_lost(exc: RepositoryError) -> bool:

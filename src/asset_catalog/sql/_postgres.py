@@ -67,6 +67,7 @@ class PostgresRepository(SqlRepository):
 
     _dialect = Dialect(
         autocommit_reads=True,
+        read_options={"isolation_level": "AUTOCOMMIT"},
         pipeline=True,
         relaxed_commit_sql="SET LOCAL synchronous_commit TO OFF",
     )

@@ -51,6 +51,10 @@ class Prepared:
             (str(col.key), col.type.dialect_impl(dialect).result_processor(dialect, None))
             for col in columns
         ]
+        #: the result columns' types, in order, and the dialect's name (for converters that
+        #: know a type better than its generic processor)
+        self.column_types: list[Any] = [col.type for col in columns]
+        self.dialect_name: str = dialect.name
 
     def derived(self, make: Callable[[Prepared], R]) -> R:
         """``make(self)``, made once per statement (a converter of its rows, say)."""

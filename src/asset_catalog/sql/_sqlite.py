@@ -44,7 +44,8 @@ def _configure(
     def _on_begin(conn: Connection) -> None:
         # Writers take the lock up front, so two writers never deadlock on a lock upgrade.
         mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode is not None:  # None: a read, one statement, its own implicit transaction
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 class SqliteRepository(SqlRepository):
@@ -58,7 +59,10 @@ class SqliteRepository(SqlRepository):
     """
 
     _dialect = Dialect(
-        write_options={_BEGIN_OPTION: "IMMEDIATE"}, begin_sql="BEGIN IMMEDIATE", lock_retries=5
+        write_options={_BEGIN_OPTION: "IMMEDIATE"},
+        read_options={_BEGIN_OPTION: None},
+        begin_sql="BEGIN IMMEDIATE",
+        lock_retries=5,
     )
 
     def __init__(

@@ -77,34 +77,48 @@ def _prefix_range(prefix: str) -> tuple[str, str | None]:
 
 
 class ListQuery:
-    """The statement ``list_assets`` runs for one call, every value a named bind parameter,
-    and its ``shape``: which conditions it has, so a statement of that shape is compiled
-    once (see :meth:`Statements.list_prepared`) and run with ``values``."""
+    """What ``list_assets`` asks for in one call: its terms (``column op :name``), their
+    ``values``, and its ``shape``, which says which terms it has: the statement of a shape
+    is built and compiled once (see :meth:`Statements.list_prepared`) and run with
+    ``values``. Building the SQLAlchemy expression costs more than the query, so a call
+    whose shape is known builds none."""
 
     def __init__(self, tables: Tables) -> None:
         self.assets = tables.assets
-        self.conditions: list[ColumnElement[bool]] = []
+        self.terms: list[tuple[str, str, str]] = []
         self.values: dict[str, Any] = {}
-        self.shape: list[str] = []
+        self.after = False
+        self.never = False
 
     def add(self, column: str, op: str, name: str, value: Any) -> None:
         """The condition ``column op :name``, bound to ``value``."""
-        col = self.assets.c[column]
-        bound = bindparam(name, value, type_=col.type)
-        compare = {"=": col.__eq__, "<": col.__lt__, "<=": col.__le__, ">": col.__gt__}
-        self.conditions.append(col >= bound if op == ">=" else compare[op](bound))
+        self.terms.append((column, op, name))
         self.values[name] = value
-        self.shape.append(name)
 
-    def never(self) -> None:
-        self.conditions.append(false())
-        self.shape.append("(never)")
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return (*self.terms, self.after, self.never)
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        a = self.assets
+        conds: list[ColumnElement[bool]] = [a.c.deleted_at.is_(None)]
+        for column, op, name in self.terms:
+            col = a.c[column]
+            bound = bindparam(name, self.values[name], type_=col.type)
+            compare = {"=": col.__eq__, "<": col.__lt__, "<=": col.__le__, ">": col.__gt__}
+            conds.append(col >= bound if op == ">=" else compare[op](bound))
+        if self.never:
+            conds.append(false())
+        if self.after:
+            at = bindparam("after_at", self.values["after_at"], type_=a.c.created_at.type)
+            after_id = bindparam("after_id", self.values["after_id"], type_=a.c.id.type)
+            conds.append(or_(a.c.created_at < at, and_(a.c.created_at == at, a.c.id < after_id)))
+        return conds
 
 
 def _filters(list_query: ListQuery, tenant_id: str, query: AssetQuery) -> None:
     q = list_query
     q.add("tenant_id", "=", "tenant_id", tenant_id)
-    q.conditions.append(q.assets.c.deleted_at.is_(None))
     if query.asset_type is not None:
         q.add("asset_type", "=", "asset_type", query.asset_type.value)
     if query.source_tool is not None:
@@ -114,7 +128,7 @@ def _filters(list_query: ListQuery, tenant_id: str, query: AssetQuery) -> None:
         if value is not None:
             q.add(name, "=", name, value)
     if query.mime_prefix and not findable([query.mime_prefix]):
-        q.never()  # stored MIME types are well-formed: never a NUL
+        q.never = True  # stored MIME types are well-formed: never a NUL
     elif query.mime_prefix:
         # A literal prefix as a range, ``prefix <= mime_type < prefix_next``: no LIKE
         # metacharacters to escape, and both databases answer it from the
@@ -134,17 +148,13 @@ def list_query(
     tables: Tables, tenant_id: str, query: AssetQuery, after: Position | None
 ) -> ListQuery:
     """The conditions of ``list_assets`` (tests/test_query_plans.py explains its plans)."""
-    a = tables.assets
     q = ListQuery(tables)
     _filters(q, tenant_id, query)
     if after is not None:
         # Written as a range on created_at plus a tie-break, so the index serves it.
         q.add("created_at", "<=", "after_at", after.created_at)
-        at = bindparam("after_at", after.created_at, type_=a.c.created_at.type)
-        after_id = bindparam("after_id", after.id, type_=a.c.id.type)
-        q.conditions.append(or_(a.c.created_at < at, and_(a.c.created_at == at, a.c.id < after_id)))
         q.values["after_id"] = after.id
-        q.shape.append("after_id")
+        q.after = True
     return q
 
 
@@ -160,7 +170,7 @@ def _list_select(tables: Tables, q: ListQuery) -> Select[Any]:
     a = tables.assets
     return (
         select(a)
-        .where(*q.conditions)
+        .where(*q.conditions())
         .order_by(a.c.created_at.desc(), a.c.id.desc())
         .limit(bindparam("limit", 0, type_=Integer))
     )
@@ -312,7 +322,7 @@ class Statements:
         self.insert_events = insert(e)
         self._objects, self._events = o, e
         self._delete_candidates: dict[int, tuple[Prepared, Prepared]] = {}
-        self._lists: dict[tuple[str, ...], Prepared] = {}
+        self._lists: dict[tuple[Any, ...], Prepared] = {}
         self._live_assets: dict[tuple[int, bool], Prepared] = {}
         self.soft_delete = Prepared(
             update(a)
@@ -344,7 +354,7 @@ class Statements:
 
     def list_prepared(self, tables: Tables, q: ListQuery) -> Prepared:
         """The list statement of ``q``'s shape, compiled once per shape."""
-        key = tuple(q.shape)
+        key = q.shape
         stmt = self._lists.get(key)
         if stmt is None:
             stmt = Prepared(_list_select(tables, q), self._dialect)
