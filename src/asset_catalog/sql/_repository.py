@@ -69,6 +69,15 @@ class SqlDeleteResult:
     objects: tuple[StorageObject, ...]
 
 
+def _each(cursor: Any, sql: str, rows: Sequence[Any]) -> None:
+    """``sql`` for each row: one row as a plain execute (psycopg's executemany opens a
+    pipeline of its own, which costs more than the statement when there is one row)."""
+    if len(rows) == 1:
+        cursor.execute(sql, rows[0])
+    elif rows:
+        cursor.executemany(sql, rows)
+
+
 def _by_asset(event: AssetEvent) -> str:
     return event.asset_id
 
@@ -216,9 +225,7 @@ class SqlRepository:
         rows = [stmt.params({"object_id": object_id, "at": at}) for object_id in object_ids]
         # Not waited for on disk: the blob is gone already, and a row that is ``pending``
         # again after a crash is failed by reconcile(), which finds no blob to remove.
-        self._db.driver(
-            lambda cursor: cursor.executemany(stmt.sql, rows), write=True, durable=False
-        )
+        self._db.driver(lambda cursor: _each(cursor, stmt.sql, rows), write=True, durable=False)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -404,7 +411,7 @@ class SqlRepository:
                 live = {row[0] for row in cursor.fetchall()}
                 if live != ids:
                     raise AssetNotFound(min(ids - live))
-            cursor.executemany(sql.insert_event_once.sql, rows)
+            _each(cursor, sql.insert_event_once.sql, rows)
 
         self._db.driver(work, write=True)
 
@@ -500,7 +507,7 @@ class SqlRepository:
                     (sql.add_usage, _usage_taken(tenant_id, live)),
                 ]
                 for stmt, values in statements:
-                    cursor.executemany(stmt.sql, [stmt.params(v) for v in values])
+                    _each(cursor, stmt.sql, [stmt.params(v) for v in values])
             objects = []
             for row in rows:
                 obj = object_from_row({k[7:]: v for k, v in row.items() if k.startswith("object_")})
@@ -519,9 +526,7 @@ class SqlRepository:
         rows = [stmt.params({"object_id": object_id, "at": at}) for object_id in object_ids]
         # Not waited for on disk: the blobs are gone already, and a row that is
         # ``deleting`` again after a crash is finished by reconcile().
-        self._db.driver(
-            lambda cursor: cursor.executemany(stmt.sql, rows), write=True, durable=False
-        )
+        self._db.driver(lambda cursor: _each(cursor, stmt.sql, rows), write=True, durable=False)
 
     def erase_deleted(
         self, tenant_id: str, user_id: str, erased: ErasedEvent
