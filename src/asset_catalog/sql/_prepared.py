@@ -71,7 +71,12 @@ class Prepared:
         """Bind parameters in the driver's style, converted by the column types."""
         converted: dict[str, Any] = {}
         for name, processor in self._binds.items():
-            value = values[name] if name in values else self._fixed.get(name)
+            if name in values:
+                value = values[name]
+            elif name in self._fixed:
+                value = self._fixed[name]
+            else:
+                raise KeyError(f"no value for the bind parameter {name!r}")
             converted[name] = processor(value) if processor is not None else value
         if self._positional:
             return tuple(converted[name] for name in self._names)

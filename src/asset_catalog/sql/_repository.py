@@ -69,6 +69,10 @@ class SqlDeleteResult:
     objects: tuple[StorageObject, ...]
 
 
+#: events in one multi-row INSERT at most (SQLite allows 32,766 bound values a statement)
+MULTI_ROW = 256
+
+
 def _each(cursor: Any, sql: str, rows: Sequence[Any]) -> None:
     """``sql`` for each row: one row as a plain execute (psycopg's executemany opens a
     pipeline of its own, which costs more than the statement when there is one row)."""
@@ -395,15 +399,25 @@ class SqlRepository:
         if not events:
             return
         sql = self._sql
-        rows = [sql.insert_event_once.params(event_values(ev)) for ev in events]
+        inserts: list[tuple[str, Any]] = []
+        for start in range(0, len(events), MULTI_ROW):
+            batch = padded([event_values(ev) for ev in events[start : start + MULTI_ROW]])
+            stmt = sql.insert_events_once(len(batch))
+            values: dict[str, Any]
+            if sql.events_as_arrays:
+                values = {key: [row[key] for row in batch] for key in batch[0]}
+            else:
+                values = {f"{key}{n}": v for n, row in enumerate(batch) for key, v in row.items()}
+            inserts.append((stmt.sql, stmt.params(values)))
         by_tenant: dict[str, set[str]] = {}
         for ev in events:
             by_tenant.setdefault(ev.tenant_id, set()).add(ev.asset_id)
         checks = []
         for tenant, ids in sorted(by_tenant.items()):
-            lock = sql.lock_live_assets(len(ids))
-            values = {f"id{n}": asset_id for n, asset_id in enumerate(sorted(ids))}
-            checks.append((lock, lock.params({"tenant_id": tenant, **values}), ids))
+            wanted = padded(sorted(ids))
+            lock = sql.lock_live_assets(len(wanted))
+            bound = {f"id{n}": asset_id for n, asset_id in enumerate(wanted)}
+            checks.append((lock, lock.params({"tenant_id": tenant, **bound}), ids))
 
         def work(cursor: Any) -> None:
             for lock, params, ids in checks:
@@ -411,7 +425,8 @@ class SqlRepository:
                 live = {row[0] for row in cursor.fetchall()}
                 if live != ids:
                     raise AssetNotFound(min(ids - live))
-            _each(cursor, sql.insert_event_once.sql, rows)
+            for statement, params in inserts:
+                cursor.execute(statement, params)
 
         self._db.driver(work, write=True)
 
