@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+import attrs
+
 from .._content.filenames import content_disposition
 from .._inputs import host_id, plausible_id
 from .._limits import MAX_EXPIRES_IN
@@ -26,12 +28,18 @@ def presign(
     requested: Disposition | None,
     actor: str | None,
     window: int = 0,
+    variant: str | None = None,
 ) -> PresignedUrl:
-    """One URL for a live asset of the tenant, audited as ``url_issued``."""
+    """One URL for a live asset of the tenant (its ``variant`` if it has one), audited as
+    ``url_issued`` (on the variant's trail when a variant's URL is issued)."""
     asset: Asset | None = None
     key: str | None = None
     if not plausible_id(asset_id):
         pass
+    elif variant is not None and (
+        pairs := ctx.repository.get_variants_with_keys(tenant_id, [asset_id], variant)
+    ):
+        asset, key = pairs[0]
     elif ctx.storage.can_sign:  # one query for the asset and its blob key
         pairs = ctx.repository.get_assets_with_keys(tenant_id, [asset_id])
         asset, key = pairs[0] if pairs else (None, None)
@@ -43,7 +51,7 @@ def presign(
         ctx, asset, key, expires_in=expires_in, requested=requested, actor=actor, window=window
     )
     ctx.repository.add_events([event])
-    return url
+    return attrs.evolve(url, variant=asset.variant) if asset.variant is not None else url
 
 
 def presign_many(
@@ -55,10 +63,13 @@ def presign_many(
     requested: Disposition | None,
     actor: str | None,
     window: int = 0,
+    variant: str | None = None,
 ) -> PresignBatch:
-    """A URL per live asset among ``asset_ids``, read with one repository query."""
+    """A URL per live asset among ``asset_ids``, read with one repository query (with
+    ``variant``: one for the variants, and one more for the originals of the ids that have
+    none, if any)."""
     while True:
-        found = _lookup(ctx, tenant_id, asset_ids)
+        found = _lookup(ctx, tenant_id, asset_ids, variant)
         urls: dict[str, PresignedUrl] = {}
         unsupported: list[str] = []
         issued: list[AssetEvent] = []
@@ -67,7 +78,7 @@ def presign_many(
                 continue
             asset, key = found[asset_id]
             try:
-                urls[asset_id], event = _issue(
+                url, event = _issue(
                     ctx,
                     asset,
                     key,
@@ -79,6 +90,7 @@ def presign_many(
             except StorageError:
                 unsupported.append(asset_id)
                 continue
+            urls[asset_id] = attrs.evolve(url, variant=asset.variant) if asset.variant else url
             issued.append(event)
         try:
             ctx.repository.add_events(issued)
@@ -90,18 +102,30 @@ def presign_many(
             urls=urls,
             missing=tuple(i for i in asset_ids if i not in found),
             unsupported=tuple(unsupported),
+            # with a variant asked for: the ids answered with their original
+            fallbacks=tuple(i for i, url in urls.items() if variant and url.variant is None),
         )
 
 
 def _lookup(
-    ctx: Context, tenant_id: str, asset_ids: Sequence[str]
+    ctx: Context, tenant_id: str, asset_ids: Sequence[str], variant: str | None = None
 ) -> dict[str, tuple[Asset, str | None]]:
     """The live assets among ``asset_ids`` in one query, with their blob keys when the
-    storage signs natively (only then are the keys needed)."""
+    storage signs natively (only then are the keys needed). With ``variant``, each id's
+    variant of that name where it has one (keyed by the id asked for), else the asset."""
     repository = ctx.repository
+    found: dict[str, tuple[Asset, str | None]] = {}
+    if variant is not None:
+        for derived, key in repository.get_variants_with_keys(tenant_id, asset_ids, variant):
+            assert derived.variant_of is not None
+            found[derived.variant_of] = (derived, key)
+        asset_ids = [i for i in dict.fromkeys(asset_ids) if i not in found]
+        if not asset_ids:
+            return found
     if ctx.storage.can_sign:
-        return {a.id: (a, key) for a, key in repository.get_assets_with_keys(tenant_id, asset_ids)}
-    return {a.id: (a, None) for a in repository.get_assets(tenant_id, asset_ids)}
+        pairs = repository.get_assets_with_keys(tenant_id, asset_ids)
+        return found | {a.id: (a, key) for a, key in pairs}
+    return found | {a.id: (a, None) for a in repository.get_assets(tenant_id, asset_ids)}
 
 
 def _issue(

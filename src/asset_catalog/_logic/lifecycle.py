@@ -107,10 +107,11 @@ def _admission(ctx: Context, asset: Asset) -> Admit | None:
     if quota is None or (quota.max_assets is None and quota.max_bytes is None):
         return None
     tenant, size = asset.tenant_id, asset.size_bytes
+    count = 0 if asset.variant_of is not None else 1  # a variant is bytes, not an asset
 
     def admit(assets: int, used_bytes: int) -> None:
-        if quota.max_assets is not None and assets + 1 > quota.max_assets:
-            raise QuotaExceeded(tenant, "assets", quota.max_assets, assets, 1)
+        if quota.max_assets is not None and count and assets + count > quota.max_assets:
+            raise QuotaExceeded(tenant, "assets", quota.max_assets, assets, count)
         if quota.max_bytes is not None and used_bytes + size > quota.max_bytes:
             raise QuotaExceeded(tenant, "bytes", quota.max_bytes, used_bytes, size)
 
@@ -180,7 +181,8 @@ def delete_conversation(
     """Delete every live asset of a conversation, a batch at a time; return how many."""
     total = 0
     while ids := ctx.repository.asset_ids_in_conversation(tenant_id, conversation_id, BATCH):
-        total += len(delete(ctx, tenant_id, ids, actor).deleted)
+        asked = set(ids)  # their variants are deleted with them, and not counted
+        total += sum(1 for i in delete(ctx, tenant_id, ids, actor).deleted if i in asked)
     return total
 
 

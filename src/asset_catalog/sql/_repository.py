@@ -149,7 +149,8 @@ class SqlRepository:
             | {
                 "asset_type": asset.asset_type.value,
                 "source_tool": asset.source_tool.value,
-                "assets": 1,
+                # A variant's bytes count; it is not another asset (it goes with its source).
+                "assets": 0 if asset.variant_of is not None else 1,
                 "bytes": asset.size_bytes,
             }
         )
@@ -278,6 +279,7 @@ class SqlRepository:
                 a.c.tenant_id == tenant_id,
                 a.c.conversation_id == conversation_id,
                 a.c.deleted_at.is_(None),
+                a.c.variant_of.is_(None),  # variants go with their source
             )
             .order_by(a.c.created_at, a.c.id)
             .limit(limit)
@@ -328,6 +330,58 @@ class SqlRepository:
                 )
                 for row in conn.execute(stmt).mappings()
             ]
+
+    # -- derived assets (variants, lineage) -----------------------------------------------
+
+    def get_variants_with_keys(
+        self, tenant_id: str, asset_ids: Sequence[str], variant: str
+    ) -> list[tuple[Asset, str]]:
+        ids = findable(asset_ids)
+        if not ids or not findable([variant]):
+            return []
+        a, o = self._tables.assets, self._tables.objects
+        stmt = (
+            select(a, o.c.key.label("_object_key"))
+            .join(o, o.c.id == a.c.storage_object_id)
+            .where(
+                a.c.tenant_id == tenant_id,
+                a.c.variant_of.in_(ids),
+                a.c.variant == variant,
+                a.c.deleted_at.is_(None),
+            )
+        )
+        with self._db.read() as conn:
+            return [
+                (asset_from_row(row), str(row["_object_key"]))
+                for row in conn.execute(stmt).mappings()
+            ]
+
+    def derived_from(self, tenant_id: str, asset_id: str) -> list[Asset]:
+        if not findable([asset_id]):
+            return []
+        a = self._tables.assets
+        stmt = (
+            select(a)
+            .where(
+                a.c.tenant_id == tenant_id,
+                or_(a.c.variant_of == asset_id, a.c.source_asset_id == asset_id),
+                a.c.deleted_at.is_(None),
+            )
+            .order_by(a.c.created_at, a.c.id)
+        )
+        with self._db.read() as conn:
+            return [asset_from_row(row) for row in conn.execute(stmt).mappings()]
+
+    def set_placeholder(self, tenant_id: str, asset_id: str, placeholder: str) -> bool:
+        if not findable([asset_id]):
+            return False
+        a = self._tables.assets
+        stmt = (
+            update(a)
+            .where(a.c.tenant_id == tenant_id, a.c.id == asset_id, a.c.deleted_at.is_(None))
+            .values(placeholder=placeholder)
+        )
+        return bool(self._db.write(lambda conn: conn.execute(stmt).rowcount))
 
     # -- changes whose events the catalog builds -----------------------------------------
 
@@ -432,8 +486,16 @@ class SqlRepository:
                     a.c.asset_type,
                     a.c.source_tool,
                     a.c.size_bytes,
+                    a.c.variant_of,
                 )
-                .where(a.c.tenant_id == tenant_id, a.c.id.in_(findable(ids)))
+                .where(
+                    a.c.tenant_id == tenant_id,
+                    or_(
+                        a.c.id.in_(findable(ids)),
+                        # the live variants of the given assets are deleted with them
+                        and_(a.c.variant_of.in_(findable(ids)), a.c.deleted_at.is_(None)),
+                    ),
+                )
                 .order_by(a.c.id)
                 .with_for_update()
             ).all()
@@ -488,7 +550,7 @@ class SqlRepository:
         totals: dict[tuple[str, str], list[int]] = {}
         for row in rows:
             entry = totals.setdefault((row.asset_type, row.source_tool), [0, 0])
-            entry[0] -= 1
+            entry[0] -= 0 if row.variant_of is not None else 1
             entry[1] -= row.size_bytes
         if totals:
             conn.execute(

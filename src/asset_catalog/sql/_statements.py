@@ -70,6 +70,7 @@ def _prefix_range(prefix: str) -> tuple[str, str | None]:
 def _filters(tables: Tables, tenant_id: str, query: AssetQuery) -> list[ColumnElement[bool]]:
     a = tables.assets
     conds: list[ColumnElement[bool]] = [a.c.tenant_id == tenant_id, a.c.deleted_at.is_(None)]
+    conds.append(a.c.variant_of.is_(None))  # variants (thumbnails) go with their source
     if query.asset_type is not None:
         conds.append(a.c.asset_type == query.asset_type.value)
     if query.source_tool is not None:
