@@ -186,6 +186,7 @@ def assets_blueprint(
                 disposition=data.get("disposition"),
                 actor=actor(),
                 window=url_window,
+                variant=data.get("variant"),
             )
         except InvalidInput as exc:
             raise in_body(exc) from None  # the body's name for them
@@ -194,6 +195,7 @@ def assets_blueprint(
                 "urls": {i: url_json(u) for i, u in batch.urls.items()},
                 "missing": list(batch.missing),
                 "unsupported": list(batch.unsupported),
+                "fallbacks": list(batch.fallbacks),
             }
         )
 
