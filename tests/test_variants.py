@@ -68,7 +68,8 @@ def test_an_image_gets_a_thumbnail_and_a_placeholder(catalog: AssetCatalog) -> N
     """A WebP thumbnail (longest side 256) is catalogued as a variant of the image, and the
     image carries a data: URI placeholder; list, usage counts and verify see one image."""
     image = catalog.ingest_image(T, noise_png(600, 400), tool_call_id="call-1", user_id="u1")
-    assert image.placeholder is not None and image.placeholder.startswith("data:image/webp;")
+    assert image.placeholder is not None
+    assert image.placeholder.startswith("data:image/webp;")
     assert len(image.placeholder) <= 1024
     assert Image.open(io.BytesIO(base64.b64decode(image.placeholder.split(",", 1)[1]))).size
     assert catalog.get(T, image.id).placeholder == image.placeholder
@@ -108,7 +109,8 @@ def test_presign_many_gives_thumbnails_and_reports_fallbacks(catalog: AssetCatal
         file.id: None,
     }
     plain = catalog.presign_many(T, ids)
-    assert plain.fallbacks == () and all(u.variant is None for u in plain.urls.values())
+    assert plain.fallbacks == ()
+    assert all(u.variant is None for u in plain.urls.values())
 
     thumb = catalog.lineage(T, images[0].id).variants[0]
     assert [e.event for e in catalog.events(T, thumb.id)] == ["created", "url_issued"]
@@ -118,7 +120,8 @@ def test_presign_many_gives_thumbnails_and_reports_fallbacks(catalog: AssetCatal
         asset, stream, headers = catalog.open_signed(one.token)
         with stream:
             assert Image.open(io.BytesIO(stream.read())).format == "WEBP"
-        assert asset.id == thumb.id and headers["Content-Type"] == "image/webp"
+        assert asset.id == thumb.id
+        assert headers["Content-Type"] == "image/webp"
     assert catalog.presign(T, file.id, variant="thumbnail").variant is None
     with pytest.raises(InvalidInput) as raised:
         catalog.presign_many(T, ids, variant="Thumb nail")
@@ -139,7 +142,8 @@ def test_variants_go_with_their_source_but_edits_stay(catalog: AssetCatalog) -> 
     assert catalog.delete_conversation(T, "c1") == 1
     assert [a.id for a in catalog.list(T).items] == [edit.id]
     lineage = catalog.lineage(T, edit.id)
-    assert lineage.sources == () and len(lineage.variants) == 1
+    assert lineage.sources == ()
+    assert len(lineage.variants) == 1
     assert catalog.usage(T).assets == 1
     keys = set(catalog.storage.iter_keys())
     assert len(keys) == 2
@@ -193,7 +197,8 @@ def test_sizes_are_configurable(local_catalog: AssetCatalog) -> None:
     assert sizes == {"preview": (512, 256), "thumbnail": (64, 32)}
     local_catalog.variant_sizes = {}  # type: ignore[assignment]
     plain = local_catalog.ingest_image(T, noise_png(64, 64))
-    assert plain.placeholder is None and local_catalog.lineage(T, plain.id).variants == ()
+    assert plain.placeholder is None
+    assert local_catalog.lineage(T, plain.id).variants == ()
     for bad in ({"thumbnail": 8}, {"Big": 100}, {"x": True}, [("a", 1)]):
         with pytest.raises(InvalidInput) as raised:
             AssetCatalog(
@@ -269,7 +274,8 @@ def test_a_hostile_image_is_catalogued_without_variants(
     image = local_catalog.ingest_image(T, data)
     assert local_catalog.get(T, image.id).size_bytes == len(data)
     assert skipped(local_catalog, image.id) == [reason]
-    assert image.placeholder is None and local_catalog.lineage(T, image.id).variants == ()
+    assert image.placeholder is None
+    assert local_catalog.lineage(T, image.id).variants == ()
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
     assert MAX_VARIANT_PIXELS < 40_000 * 40_000
     assert local_catalog.verify().ok
@@ -279,8 +285,9 @@ def test_a_hostile_image_is_catalogued_without_variants(
 def test_an_animated_image_gives_its_first_frame(local_catalog: AssetCatalog, fmt: str) -> None:
     """Animated GIF, WebP and APNG: the thumbnail is the first frame (red, not blue)."""
     image = local_catalog.ingest_image(T, animated(fmt))
-    red, green, blue = thumbnail_of(local_catalog, image.id).convert("RGB").getpixel((20, 20))
-    assert red > 200 and blue < 50
+    red, _green, blue = thumbnail_of(local_catalog, image.id).convert("RGB").getpixel((20, 20))
+    assert red > 200
+    assert blue < 50
 
 
 def test_exif_orientation_is_applied(local_catalog: AssetCatalog) -> None:
@@ -294,7 +301,10 @@ def test_exif_orientation_is_applied(local_catalog: AssetCatalog) -> None:
     thumb = thumbnail_of(local_catalog, image.id).convert("RGB")
     assert thumb.size == (40, 80)
     top, bottom = thumb.getpixel((20, 10)), thumb.getpixel((20, 70))
-    assert top[0] > 200 and top[2] < 60 and bottom[2] > 200 and bottom[0] < 60
+    assert top[0] > 200
+    assert top[2] < 60
+    assert bottom[2] > 200
+    assert bottom[0] < 60
 
 
 @pytest.mark.parametrize(
@@ -335,7 +345,8 @@ def test_colour_modes_are_converted(
     thumb = thumbnail_of(local_catalog, image.id)
     assert skipped(local_catalog, image.id) == []
     if alpha:
-        assert thumb.mode == "RGBA" and thumb.getpixel((16, 16))[3] == 0
+        assert thumb.mode == "RGBA"
+        assert thumb.getpixel((16, 16))[3] == 0
     else:
         assert expected is not None
         pixel = thumb.convert("RGB").getpixel((16, 16))
@@ -352,6 +363,7 @@ def test_thumbnails_on_s3_are_natively_signed(
     batch = catalog.presign_many(T, [a.id for a in images], variant="thumbnail")
     assert batch.fallbacks == ()
     for url in batch.urls.values():
-        assert url.kind == "native" and url.variant == "thumbnail"
+        assert url.kind == "native"
+        assert url.variant == "thumbnail"
         assert ".webp" in url.url
     assert catalog.verify().ok
