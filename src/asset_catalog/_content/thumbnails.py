@@ -7,9 +7,10 @@ Hostile input is expected. The declared size is checked against ``max_pixels`` b
 pixel is decoded (and Pillow's own decompression-bomb warning is an error here, without
 touching the process-wide ``Image.MAX_IMAGE_PIXELS``); a truncated or corrupt image fails to
 load (``ImageFile.LOAD_TRUNCATED_IMAGES`` is left as it is: False unless the host changed
-it); every decoder error becomes :class:`Skipped` with a reason, never escapes as Pillow's.
+it); every decoder error becomes a :class:`Skipped` answer with a reason, never escapes.
 JPEGs are decoded at a reduced scale (``draft``) and large images shrunk with ``reduce``
-first; EXIF orientation is applied; palette, 16-bit, CMYK and alpha images are converted;
+first; EXIF orientation is applied (as ``ImageOps.exif_transpose`` does, on the reduced
+image); palette, 16-bit, CMYK and alpha images are converted;
 an animated image gives its first frame.
 """
 
@@ -31,17 +32,30 @@ PLACEHOLDER_MAX = 1024
 """Longest placeholder data URI kept, in characters (a smaller one is tried first)."""
 _PLACEHOLDER_SIDES = (16, 10, 6)
 _QUALITY = 75
+_ORIENTATION = 0x0112  # the EXIF tag
+_TRANSPOSE = {  # EXIF orientation -> the transpose that shows the image upright
+    2: "FLIP_LEFT_RIGHT",
+    3: "ROTATE_180",
+    4: "FLIP_TOP_BOTTOM",
+    5: "TRANSPOSE",
+    6: "ROTATE_270",
+    7: "TRANSVERSE",
+    8: "ROTATE_90",
+}
 _SPOOL = 4 * 1024 * 1024  # an unseekable stream is copied: this much in memory, then disk
 
 
-class Skipped(Exception):
-    """No variant could be made: ``reason`` is ``too_large``, ``undecodable`` or
+def _short(text: object) -> str:
+    return str(text)[:200]
+
+
+@attrs.frozen
+class Skipped:
+    """Why no variant could be made: ``reason`` is ``too_large``, ``undecodable`` or
     ``unsupported``; ``detail`` says what the decoder found."""
 
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail[:200]
+    reason: str
+    detail: str = attrs.field(converter=_short)
 
 
 @attrs.frozen
@@ -62,13 +76,11 @@ class Rendering:
     placeholder: str | None
 
 
-def _pillow() -> tuple[Any, Any] | None:
+def _pillow() -> Any | None:
     try:
-        image = importlib.import_module("PIL.Image")
-        ops = importlib.import_module("PIL.ImageOps")
+        return importlib.import_module("PIL.Image")
     except ImportError:
         return None
-    return image, ops
 
 
 def available() -> bool:
@@ -76,26 +88,23 @@ def available() -> bool:
     return _pillow() is not None
 
 
-def render(stream: IO[bytes], sizes: Mapping[str, int], *, max_pixels: int) -> Rendering:
+def render(stream: IO[bytes], sizes: Mapping[str, int], *, max_pixels: int) -> Rendering | Skipped:
     """Decode ``stream`` once and render each variant (longest side ``sizes[name]`` pixels,
-    never enlarged) and the placeholder; :class:`Skipped` if it cannot be done."""
-    modules = _pillow()
-    if modules is None:
-        raise Skipped("unsupported", "Pillow is not installed")
-    pil, ops = modules
+    never enlarged) and the placeholder; or say why that cannot be done."""
+    pil = _pillow()
+    if pil is None:
+        return Skipped("unsupported", "Pillow is not installed")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pil.DecompressionBombWarning)
             with _seekable(stream) as source:
-                return _render(pil, ops, source, sizes, max_pixels)
-    except Skipped:
-        raise
+                return _render(pil, source, sizes, max_pixels)
     except (pil.DecompressionBombError, pil.DecompressionBombWarning, MemoryError) as exc:
-        raise Skipped("too_large", str(exc) or type(exc).__name__) from None
+        return Skipped("too_large", str(exc) or type(exc).__name__)
     except pil.UnidentifiedImageError as exc:
-        raise Skipped("unsupported", str(exc)) from None
+        return Skipped("unsupported", str(exc))
     except Exception as exc:  # every decoder error (OSError, SyntaxError, zlib ...)
-        raise Skipped("undecodable", f"{type(exc).__name__}: {exc}") from None
+        return Skipped("undecodable", f"{type(exc).__name__}: {exc}")
 
 
 class _seekable:
@@ -124,28 +133,34 @@ class _seekable:
 
 
 def _render(
-    pil: Any, ops: Any, source: IO[bytes], sizes: Mapping[str, int], max_pixels: int
-) -> Rendering:
+    pil: Any, source: IO[bytes], sizes: Mapping[str, int], max_pixels: int
+) -> Rendering | Skipped:
     image = pil.open(source, formats=("PNG", "JPEG", "WEBP", "GIF"))
     width, height = image.size
     if width * height > max_pixels:
-        raise Skipped("too_large", f"{width}x{height} is more than {max_pixels} pixels")
+        return Skipped("too_large", f"{width}x{height} is more than {max_pixels} pixels")
     largest = max(sizes.values())
     if image.format == "JPEG":
         # decode at 1/2, 1/4 or 1/8 scale, still at least twice the largest variant
         image.draft("RGB", (2 * largest, 2 * largest))
     image.seek(0)  # an animated image: its first frame
     image.load()
-    image = ops.exif_transpose(image)
+    orientation = image.getexif().get(_ORIENTATION)
     image = _normalised(image)
     factor = min(image.size) // (2 * largest)
     if factor >= 2:
-        image = image.reduce(factor)
-    variants = tuple(
-        _variant(pil, image, name, side)
-        for name, side in sorted(sizes.items(), key=lambda item: -item[1])
+        image = image.reduce(factor)  # cheap box shrink to twice the largest variant
+    # The EXIF orientation, as ImageOps.exif_transpose applies it, on the smaller image.
+    turn = _TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
+    if turn is not None:
+        image = image.transpose(getattr(pil.Transpose, turn))
+    variants = []
+    for name, side in sorted(sizes.items(), key=lambda item: -item[1]):
+        variants.append(_variant(pil, image, name, side))
+        image = variants[-1].image  # each smaller one from the last: less to resample
+    return Rendering(
+        variants=tuple(v.rendered for v in variants), placeholder=_placeholder(pil, image)
     )
-    return Rendering(variants=variants, placeholder=_placeholder(pil, image))
 
 
 def _normalised(image: Any) -> Any:
@@ -170,12 +185,19 @@ def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _variant(pil: Any, image: Any, name: str, side: int) -> Rendered:
+@attrs.frozen
+class _Made:
+    rendered: Rendered
+    image: Any
+
+
+def _variant(pil: Any, image: Any, name: str, side: int) -> _Made:
     size = _fit(image.size, side)
-    small = image.resize(size, pil.Resampling.LANCZOS, reducing_gap=2.0)
+    small = image.resize(size, pil.Resampling.LANCZOS) if size != image.size else image
     out = io.BytesIO()
     small.save(out, "WEBP", quality=_QUALITY, method=4)
-    return Rendered(name=name, data=out.getvalue(), width=size[0], height=size[1])
+    rendered = Rendered(name=name, data=out.getvalue(), width=size[0], height=size[1])
+    return _Made(rendered, small)
 
 
 def _placeholder(pil: Any, image: Any) -> str | None:

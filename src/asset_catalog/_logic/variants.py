@@ -40,11 +40,11 @@ def derive(ctx: Context, asset: Asset, key: str) -> Asset:
     try:
         with ctx.storage.open(key) as stream:
             rendering = thumbnails.render(stream, sizes, max_pixels=MAX_VARIANT_PIXELS)
-    except thumbnails.Skipped as exc:
-        _skipped(ctx, asset, names, exc.reason, exc.detail)
-        return asset
     except Exception as exc:  # the storage failed to read it back
         _skipped(ctx, asset, names, "failed", f"{type(exc).__name__}: {exc}")
+        return asset
+    if isinstance(rendering, thumbnails.Skipped):
+        _skipped(ctx, asset, names, rendering.reason, rendering.detail)
         return asset
     stem = asset.filename.rsplit(".", 1)[0][:200] or "image"
     for rendered in rendering.variants:
