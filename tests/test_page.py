@@ -43,7 +43,7 @@ try:
 except ImportError:  # likewise
     flask = None
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.variants]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -24,6 +24,10 @@ from asset_catalog import (
     Quota,
 )
 
+from .faults import FaultPlan, FaultyRepository, FaultyStorage
+
+pytestmark = pytest.mark.variants  # catalogs make thumbnails (tests/conftest.py)
+
 T, OTHER = "tenant-v", "tenant-w"
 
 
@@ -86,8 +90,8 @@ def test_an_image_gets_a_thumbnail_and_a_placeholder(catalog: AssetCatalog) -> N
     assert thumb.size_bytes < image.size_bytes * 0.03
 
     assert [a.id for a in catalog.list(T).items] == [image.id]
-    usage = catalog.usage(T)
-    assert (usage.assets, usage.bytes) == (1, image.size_bytes + thumb.size_bytes)
+    usage = catalog.usage(T)  # what list shows: variants are not counted
+    assert (usage.assets, usage.bytes) == (1, image.size_bytes)
     assert catalog.verify().ok
     # a retry makes nothing new
     again = catalog.ingest_image(T, noise_png(600, 400), tool_call_id="call-1")
@@ -171,22 +175,34 @@ def test_lineage_chains_and_stays_in_the_tenant(local_catalog: AssetCatalog) -> 
     assert catalog.list(OTHER).items == ()
 
 
-def test_a_variant_that_does_not_fit_the_quota_never_costs_the_image(
-    local_catalog: AssetCatalog,
+@pytest.mark.parametrize("step", ["storage.open", "storage.write", "repository.complete_ingest"])
+def test_a_failing_derivation_never_costs_the_image(
+    sqlite_repository: Any, local_storage: Any, signer: Any, step: str
 ) -> None:
-    """The image fits the tenant's byte quota, its thumbnail does not: the image is
-    catalogued, the thumbnail skipped with its reason; variants never count as assets."""
-    data = noise_png(300, 300)
-    local_catalog.quota = lambda _tenant: Quota(max_assets=1, max_bytes=len(data) + 10)
-    image = local_catalog.ingest_image(T, data)
-    assert local_catalog.lineage(T, image.id).variants == ()
-    assert skipped(local_catalog, image.id) == ["failed"]
-    assert "QuotaExceeded" in local_catalog.events(T, image.id)[-1].details["detail"]
-    local_catalog.quota = lambda _tenant: Quota(max_assets=2)
-    second = local_catalog.ingest_image(T, data, tool_call_id="call-2")
-    assert len(local_catalog.lineage(T, second.id).variants) == 1
-    assert local_catalog.usage(T).assets == 2
-    assert local_catalog.verify().ok
+    """Reading the image back, writing its thumbnail or publishing it fails: the image is
+    catalogued all the same, the thumbnail skipped with its reason, no blob left behind;
+    variants are not counted against a quota, nor in usage."""
+    data = noise_png(120, 90)
+    plan = FaultPlan()
+    catalog = AssetCatalog(
+        repository=FaultyRepository(sqlite_repository, plan),  # type: ignore[arg-type]
+        storage=FaultyStorage(local_storage, plan),  # type: ignore[arg-type]
+        signer=signer,
+        quota=lambda _tenant: Quota(max_assets=2, max_bytes=2 * len(data)),
+    )
+    catalog.ingest_image(T, data, tool_call_id="record")  # records the calls of one ingest
+    calls = plan.calls
+    first = calls.index("repository.complete_ingest")  # the image's publish
+    plan.calls, plan.at = [], first + 1 + calls[first + 1 :].index(step)
+    image = catalog.ingest_image(T, data, tool_call_id="faulty")
+    assert plan.fired
+    assert catalog.get(T, image.id).sha256 == image.sha256
+    assert catalog.lineage(T, image.id).variants == ()
+    assert skipped(catalog, image.id) == ["failed"]
+    assert "injected" in catalog.events(T, image.id)[-1].details["detail"]
+    assert catalog.usage(T).assets == 2
+    assert catalog.usage(T).bytes == 2 * len(data)
+    assert catalog.verify().ok
 
 
 def test_sizes_are_configurable(local_catalog: AssetCatalog) -> None:

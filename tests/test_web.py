@@ -21,6 +21,8 @@ from asset_catalog import Asset, AssetCatalog, EventKind, ReconcileReport, open_
 from .images import png_bytes
 from .web_apps import ADAPTERS, serving
 
+pytestmark = pytest.mark.variants  # catalogs make thumbnails (tests/conftest.py)
+
 SECRET = "a-long-random-secret-for-web-tests"
 A, B = {"X-Tenant": "tenant-a", "X-User": "user-7"}, {"X-Tenant": "tenant-b"}
 CSV = b"region,revenue\nnorth,120\nsouth,80\n" * 40

@@ -132,7 +132,8 @@ class AssetRepository(Protocol):
     def complete_ingest(self, asset: Asset, event: AssetEvent, admit: Admit | None = None) -> None:
         """One transaction: mark the asset's object ``stored`` with the asset's size and
         sha256 (only if it is still ``pending``), insert the asset and ``event``, and add
-        the asset to its tenant's usage (a variant adds its bytes, not an asset).
+        the asset to its tenant's usage (a variant adds nothing: usage counts what ``list``
+        shows).
 
         With ``admit``, the tenant's usage is read inside the transaction, with concurrent
         admitted publishes of the tenant excluded until it commits, and passed to ``admit``,

@@ -103,15 +103,16 @@ def publish(ctx: Context, asset: Asset) -> None:
 def _admission(ctx: Context, asset: Asset) -> Admit | None:
     """The check of the tenant's quota (None: it has none), run by the repository on the
     usage it reads inside the publishing transaction."""
+    if asset.variant_of is not None:
+        return None  # a variant is not counted in usage, so not against a quota either
     quota = ctx.quota(asset.tenant_id) if ctx.quota is not None else None
     if quota is None or (quota.max_assets is None and quota.max_bytes is None):
         return None
     tenant, size = asset.tenant_id, asset.size_bytes
-    count = 0 if asset.variant_of is not None else 1  # a variant is bytes, not an asset
 
     def admit(assets: int, used_bytes: int) -> None:
-        if quota.max_assets is not None and count and assets + count > quota.max_assets:
-            raise QuotaExceeded(tenant, "assets", quota.max_assets, assets, count)
+        if quota.max_assets is not None and assets + 1 > quota.max_assets:
+            raise QuotaExceeded(tenant, "assets", quota.max_assets, assets, 1)
         if quota.max_bytes is not None and used_bytes + size > quota.max_bytes:
             raise QuotaExceeded(tenant, "bytes", quota.max_bytes, used_bytes, size)
 

@@ -16,7 +16,8 @@ import contextlib
 import attrs
 
 from .._content import thumbnails
-from .._limits import MAX_VARIANT_PIXELS
+from .._content.filenames import cut_to_bytes
+from .._limits import MAX_FILENAME_BYTES, MAX_VARIANT_PIXELS
 from .._models import Asset
 from ..exceptions import AssetCatalogError
 from . import events, lifecycle
@@ -46,7 +47,7 @@ def derive(ctx: Context, asset: Asset, key: str) -> Asset:
     if isinstance(rendering, thumbnails.Skipped):
         _skipped(ctx, asset, names, rendering.reason, rendering.detail)
         return asset
-    stem = asset.filename.rsplit(".", 1)[0][:200] or "image"
+    stem = asset.filename.rsplit(".", 1)[0] or "image"
     for rendered in rendering.variants:
         try:
             ingest(
@@ -57,7 +58,7 @@ def derive(ctx: Context, asset: Asset, key: str) -> Asset:
                     field="image",
                     source_tool=asset.source_tool,
                     require_image=True,
-                    filename=f"{stem}.{rendered.name}.webp",
+                    filename=variant_filename(stem, rendered.name),
                     idempotency_key=variant_key(asset.id, rendered.name),
                     metadata={"format": "webp"},
                     host_ids={name: getattr(asset, name) for name in _SHARED_IDS},
@@ -80,6 +81,13 @@ def derive(ctx: Context, asset: Asset, key: str) -> Asset:
         with contextlib.suppress(AssetCatalogError):  # else left for the next delete
             lifecycle.delete(ctx, asset.tenant_id, [asset.id], None)
     return asset
+
+
+def variant_filename(stem: str, name: str) -> str:
+    """``{stem}.{name}.webp``, the stem (of a safe name) cut to keep it within 255 bytes."""
+    suffix = f".{name}.webp"
+    cut = cut_to_bytes(stem, MAX_FILENAME_BYTES - len(suffix)).rstrip()
+    return f"{cut}{suffix}" if cut.strip(".") else f"image{suffix}"
 
 
 def _skipped(ctx: Context, asset: Asset, names: list[str], reason: str, detail: str) -> None:

@@ -149,9 +149,9 @@ class SqlRepository:
             | {
                 "asset_type": asset.asset_type.value,
                 "source_tool": asset.source_tool.value,
-                # A variant's bytes count; it is not another asset (it goes with its source).
+                # A variant (a thumbnail) is not counted: usage is what list() shows.
                 "assets": 0 if asset.variant_of is not None else 1,
-                "bytes": asset.size_bytes,
+                "bytes": 0 if asset.variant_of is not None else asset.size_bytes,
             }
         )
 
@@ -549,8 +549,10 @@ class SqlRepository:
         """Deleted assets stop counting, in the transaction that deletes them."""
         totals: dict[tuple[str, str], list[int]] = {}
         for row in rows:
+            if row.variant_of is not None:
+                continue  # variants are not counted (see complete_ingest)
             entry = totals.setdefault((row.asset_type, row.source_tool), [0, 0])
-            entry[0] -= 0 if row.variant_of is not None else 1
+            entry[0] -= 1
             entry[1] -= row.size_bytes
         if totals:
             conn.execute(
