@@ -383,3 +383,69 @@ def test_thumbnails_on_s3_are_natively_signed(
         assert url.variant == "thumbnail"
         assert ".webp" in url.url
     assert catalog.verify().ok
+
+
+def test_a_captured_response_brings_its_thumbnails(local_catalog: AssetCatalog) -> None:
+    """ingest_response: each image_generation output gets its thumbnail and placeholder; an
+    edit is recorded as metadata["action"] (the SDK's item does not say of which image, so
+    lineage is the host's to give with source_asset_id)."""
+    from openai.types.responses import Response
+
+    from asset_catalog.openai import ingest_response
+
+    from .openai_fixtures import image_call, response
+
+    given = Response.model_validate(
+        response(
+            "resp_v",
+            [
+                image_call("ig_v1", noise_png(64, 48)),
+                image_call("ig_v2", noise_png(48, 64), action="edit"),
+            ],
+        )
+    )
+    report = ingest_response(local_catalog, T, given)
+    assert report.ok, report.failures
+    for asset in report.assets:
+        assert asset.placeholder is not None
+        (thumb,) = local_catalog.lineage(T, asset.id).variants
+        assert thumb.conversation_id == asset.conversation_id == "conv_1"
+    assert report.assets[1].metadata["action"] == "edit"
+    assert local_catalog.delete_conversation(T, "conv_1") == 2
+    assert list(local_catalog.storage.iter_keys()) == []
+
+
+def test_create_schema_upgrades_an_older_catalog(tmp_path: Any, signer: Any) -> None:
+    """A database whose agent_assets predates variants (the four columns and their two
+    indexes missing, an asset in it) gets them from create_schema(), as revision 0004."""
+    from sqlalchemy import inspect, text
+
+    from asset_catalog.sql import SqliteRepository
+    from asset_catalog.storage import FsspecStorage
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    storage = FsspecStorage.from_url(f"file://{tmp_path}/blobs")
+    old = SqliteRepository(url)
+    old.create_schema()
+    catalog = AssetCatalog(repository=old, storage=storage, signer=signer, variant_sizes={})
+    kept = catalog.ingest_image(T, noise_png(40, 30))
+    with old.engine.begin() as conn:
+        for name in ("variant_of", "source_asset_id"):
+            conn.execute(text(f"DROP INDEX ix_agent_assets_tenant_{name}"))
+        for name in ("placeholder", "source_asset_id", "variant", "variant_of"):
+            conn.execute(text(f"ALTER TABLE agent_assets DROP COLUMN {name}"))
+    old.close()
+
+    repository = SqliteRepository(url)
+    repository.create_schema()
+    indexes = {ix["name"] for ix in inspect(repository.engine).get_indexes("agent_assets")}
+    assert {
+        "ix_agent_assets_tenant_variant_of",
+        "ix_agent_assets_tenant_source_asset_id",
+    } <= indexes
+    catalog = AssetCatalog(repository=repository, storage=storage, signer=signer)
+    assert catalog.get(T, kept.id).variant_of is None
+    image = catalog.ingest_image(T, noise_png(40, 31), source_asset_id=kept.id)
+    assert len(catalog.lineage(T, image.id).variants) == 1
+    assert catalog.lineage(T, image.id).sources[0].id == kept.id
+    repository.close()

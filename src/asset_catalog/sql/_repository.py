@@ -19,6 +19,7 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -107,6 +108,7 @@ class SqlRepository:
         with self._db.translating():
             had_usage = inspect(self.engine).has_table(u.name, schema=u.schema)
             self._tables.metadata.create_all(self.engine, checkfirst=True)
+            self._add_derived_columns()
             if had_usage:
                 return
             keys = (a.c.tenant_id, a.c.asset_type, a.c.source_tool)
@@ -118,6 +120,26 @@ class SqlRepository:
             columns = ["tenant_id", "asset_type", "source_tool", "assets", "bytes"]
             with self.engine.begin() as conn:
                 conn.execute(insert(u).from_select(columns, counted))
+
+    def _add_derived_columns(self) -> None:
+        """An ``agent_assets`` table made by an earlier version gets the columns and indexes
+        of variants and lineage, as the Alembic revision ``asset_catalog_0004`` adds them."""
+        a = self._tables.assets
+        present = {c["name"] for c in inspect(self.engine).get_columns(a.name, schema=a.schema)}
+        derived = ("variant_of", "variant", "source_asset_id", "placeholder")
+        missing = [name for name in derived if name not in present]
+        if not missing:
+            return
+        preparer = self.engine.dialect.identifier_preparer
+        table = preparer.format_table(a)
+        with self.engine.begin() as conn:
+            for name in missing:
+                column = a.c[name]
+                kind = column.type.compile(dialect=self.engine.dialect)
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {preparer.quote(name)} {kind}"))
+        for index in a.indexes:
+            if index.name and index.name.endswith(("_variant_of", "_source_asset_id")):
+                index.create(self.engine, checkfirst=True)
 
     def close(self) -> None:
         """Dispose of the connection pool."""
