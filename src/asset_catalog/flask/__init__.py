@@ -72,7 +72,7 @@ def _body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise InvalidInput("body", "must be a JSON object")
-    unknown = set(data) - {"ids", "expires_in", "disposition"}
+    unknown = set(data) - {"ids", "expires_in", "disposition", "variant"}
     if unknown:
         raise InvalidInput(sorted(unknown)[0], "is not a field of this request")
     return data
