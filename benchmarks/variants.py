@@ -93,7 +93,7 @@ def main() -> None:
         transfer, presign, ratio = gallery_rows(thumbs, pools)
         costs = "image | PNG | ingest p50, no variants | with thumbnail | difference | ratio"
         run.report(h.page(
-            *run.header("Benchmarks: thumbnails (variants)", ("Pillow",)),
+            run.header("Benchmarks: thumbnails (variants)", ("Pillow",)),
             "## Deriving the thumbnail at ingest (SQLite, local files)",
             h.table(costs, rows),
             f"Derived on first request instead, the first view of a {COUNT}-image page would "
