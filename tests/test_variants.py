@@ -158,6 +158,20 @@ def test_variants_go_with_their_source_but_edits_stay(catalog: AssetCatalog) -> 
     assert catalog.verify().ok
 
 
+def test_erase_takes_the_thumbnails_along(catalog: AssetCatalog) -> None:
+    """erase(user): the user's images and their thumbnails go (blobs, rows); the report
+    lists the user's assets, not their variants; another user's image stays whole."""
+    mine = catalog.ingest_image(T, noise_png(50, 40), user_id="u1")
+    theirs = catalog.ingest_image(T, noise_png(50, 41), user_id="u2")
+    (thumb,) = catalog.lineage(T, mine.id).variants
+    report = catalog.erase(T, user_id="u1")
+    assert report.asset_ids == (mine.id,)
+    assert [e.event for e in catalog.events(T, thumb.id)] == ["erased"]
+    assert len(catalog.lineage(T, theirs.id).variants) == 1
+    assert len(list(catalog.storage.iter_keys())) == 2
+    assert catalog.verify().ok
+
+
 def test_lineage_chains_and_stays_in_the_tenant(local_catalog: AssetCatalog) -> None:
     """An edit of an edit shows both sources, nearest first; a source of another tenant (or
     none) is AssetNotFound before anything is written."""

@@ -278,7 +278,8 @@ class AssetRepository(Protocol):
         deleted and whose objects are ``deleted`` or ``failed`` (their blobs gone) lose their
         events, their rows and their objects' rows, and get ``erased(asset_id)`` as their
         only event; every other event of the tenant whose actor is ``user_id`` gets no actor.
-        Returns the ids erased (in id order) and how many events lost their actor."""
+        Returns the ids erased (in id order; not those of variants, which are erased with
+        their source all the same) and how many events lost their actor."""
 
     def close(self) -> None:
         """Release connections."""

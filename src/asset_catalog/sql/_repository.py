@@ -605,7 +605,7 @@ class SqlRepository:
 
         def work(conn: Connection) -> tuple[list[str], int]:
             rows = conn.execute(
-                select(a.c.id, a.c.storage_object_id)
+                select(a.c.id, a.c.storage_object_id, a.c.variant_of)
                 .join(o, o.c.id == a.c.storage_object_id)
                 .where(
                     a.c.tenant_id == tenant_id,
@@ -627,7 +627,7 @@ class SqlRepository:
                 update(e).where(e.c.tenant_id == tenant_id, e.c.actor == user_id).values(actor=None)
             ).rowcount
             self._insert_events(conn, [erased(asset_id) for asset_id in ids])
-            return ids, anonymized
+            return [row.id for row in rows if row.variant_of is None], anonymized
 
         return self._db.write(work)
 
