@@ -42,6 +42,7 @@ bench: $(STAMP)  ## benchmarks; figures go to the docs/benchmarks*.md pages
 	$(BIN)/python benchmarks/reliability.py --write docs/benchmarks-reliability.md
 	$(BIN)/python benchmarks/async_capture.py --write docs/benchmarks-async.md
 	$(BIN)/python benchmarks/web.py --write docs/benchmarks-web.md
+	$(BIN)/python benchmarks/variants.py --write docs/benchmarks-variants.md
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, create_engine, text
 
 from asset_catalog import AssetCatalog, UrlSigner
+from asset_catalog._content import thumbnails
 from asset_catalog.protocols import AssetRepository, BlobStorage
 from asset_catalog.sql import PostgresRepository, SqliteRepository
 from asset_catalog.sql._postgres import psycopg_url
@@ -71,6 +72,16 @@ def _markers_match_the_servers_used(request: pytest.FixtureRequest) -> Iterator[
 
 
 # -- repositories ---------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _pillow_only_where_asked(request: pytest.FixtureRequest, monkeypatch: Any) -> None:
+    """Catalogs make a thumbnail of every image when Pillow is installed. The suites that
+    count an ingest's blobs, rows, calls or faults exactly run as on an install without the
+    ``images`` extra (no variant is made); the suites marked ``variants`` (variants, docs,
+    isolation, corpus, web, page, OpenAI capture) run with Pillow, as a host with it does."""
+    if request.node.get_closest_marker("variants") is None:
+        monkeypatch.setattr(thumbnails, "_pillow", lambda: None)
 
 
 @pytest.fixture

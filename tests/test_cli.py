@@ -244,8 +244,10 @@ class TestLifecycle:
             "B",
         ]
 
-        (blob,) = [
-            p for p in blob_files(tmp_path) if p.relative_to(tmp_path).parts[0].endswith("blobs")
+        (blob,) = [  # (the image's thumbnail is a .webp beside it)
+            p
+            for p in blob_files(tmp_path)
+            if p.relative_to(tmp_path).parts[0].endswith("blobs") and p.suffix == ".png"
         ]
         blob.unlink()  # the image's blob, lost behind the catalog's back
         broken, table, purged = run.many(

@@ -59,7 +59,7 @@ from .odd_values import circular_mapping, deep_mapping
 from .snapshots import Snapshot, snapshot
 from .tokens import token_payload, with_payload
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.variants]
 
 CORPUS = Path(__file__).parent / "corpus"
 CATEGORIES = (
@@ -636,6 +636,14 @@ ID_SLOTS: list[tuple[str, str, bool, Call, str]] = [
         "not_found",
     ),
     ("get", "tenant_id", True, lambda w, v: w.catalog.get(v, w.image_id), "not_found"),
+    ("lineage", "tenant_id", True, lambda w, v: w.catalog.lineage(v, w.image_id), "not_found"),
+    (
+        "ingest_image",
+        "source_asset_id",
+        False,
+        lambda w, v: _image(w, source_asset_id=v),
+        "not_found",
+    ),
     ("list", "tenant_id", True, lambda w, v: w.catalog.list(v), "empty_page"),
     ("usage", "tenant_id", True, lambda w, v: w.catalog.usage(v), "no_usage"),
     ("erase", "tenant_id", True, lambda w, v: w.catalog.erase(v, user_id="u-none"), "no_erase"),
@@ -918,6 +926,7 @@ if hasattr(AssetCatalog, "purge"):  # a maintenance call, being added while this
 # asset ids: any string is just not found (or has no events); anything else is InvalidInput.
 ASSET_ID_SLOTS: list[tuple[str, Call, str]] = [
     ("get", lambda w, v: w.catalog.get(TENANT_A, v), "not_found"),
+    ("lineage", lambda w, v: w.catalog.lineage(TENANT_A, v), "not_found"),
     ("presign", lambda w, v: w.catalog.presign(TENANT_A, v), "not_found"),
     ("delete", lambda w, v: w.catalog.delete(TENANT_A, v), "not_found"),
     ("events", lambda w, v: w.catalog.events(TENANT_A, v), "empty"),
@@ -1120,9 +1129,14 @@ def run_filenames(check: Check) -> None:
         wanted = None if asset.filename == given else _recorded_original(given)
         if original != wanted:
             check.fail(name, f"original_filename {_short(original)}, expected {_short(wanted)}")
+        # an image also has its thumbnail, named after it: as safe, and stored the same way
+        variants = world.catalog.lineage(asset.tenant_id, asset.id).variants
+        for variant in variants:
+            if _unsafe_name(variant.filename) is not None or len(variant.filename) > 255:
+                check.fail(name, f"variant filename {_short(variant.filename)} is unsafe")
         new_keys = set(world.catalog.storage.iter_keys()) - keys_before
         bad = [key for key in new_keys if not KEY_SHAPE.match(key)]
-        if len(new_keys) != 1 or bad:
+        if len(new_keys) != 1 + len(variants) or bad:
             check.fail(name, f"storage keys written: {_short(sorted(new_keys))}")
         _disposition_of(check, name, asset)
 
@@ -1387,7 +1401,7 @@ def _argument_slots(world: World, field: str) -> dict[str, tuple[Callable[[Any],
     """label -> (call, the field the error must name) for one argument name."""
     catalog = world.catalog
     image_id = world.image_id
-    if field in ("expires_in", "disposition", "window"):
+    if field in ("expires_in", "disposition", "window", "variant"):
         return {
             f"presign({field}=)": (
                 lambda v: catalog.presign(TENANT_A, image_id, **{field: v}),
@@ -1564,6 +1578,7 @@ def test_every_argument_category_is_run() -> None:
         "checksums": "none: any value is taken for its truth (bool(checksums)); see test_fuzz",
         "audit": "none: any value is taken for its truth (bool(audit)); see test_fuzz",
         "window": "arguments",
+        "variant": "arguments",
         "target": "none: a directory path or a writable stream; refusals in test_export.py",
     }
     others = {p for _, p in _public_parameters() if not ID_PARAMETER.search(p)}

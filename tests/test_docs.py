@@ -18,6 +18,8 @@ import pytest
 from .openai_fixtures import BASE_URL, CSV, FakeOpenAI
 from .openai_fixtures import recording as openai_recording
 
+pytestmark = pytest.mark.variants  # catalogs make thumbnails (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"(?P<skip><!-- not-run:[^>]*-->\n)?```python\n(?P<code>.*?)```", re.DOTALL)
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -201,6 +201,7 @@ def working(name: str, world: World) -> st.SearchStrategy[Any] | None:
         "cursor": st.sampled_from([None, refs["a_cursor"], refs["b_cursor"]]),
         "expires_in": st.integers(min_value=1, max_value=7 * 24 * 3600),
         "disposition": st.sampled_from([None, "inline", "attachment"]),
+        "variant": st.sampled_from([None, "thumbnail", "poster"]),
         "token": st.sampled_from([refs["a_token"], refs["b_token"], refs["a_csv_token"]]),
         "older_than": st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=3650)),
         "checksums": st.booleans(),

@@ -20,6 +20,8 @@ from hypothesis import settings
 from .openai_fixtures import CSV, PNG_A, FakeOpenAI, recording
 from .web_apps import serving_asgi
 
+pytestmark = pytest.mark.variants  # catalogs make thumbnails (tests/conftest.py)
+
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 

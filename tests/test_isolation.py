@@ -43,6 +43,8 @@ from .images import gif_bytes, png_bytes
 from .snapshots import snapshot
 from .tokens import token_payload, with_payload
 
+pytestmark = pytest.mark.variants  # catalogs make thumbnails (tests/conftest.py)
+
 A = "tenant-a"
 B = "tenant-b"
 START = dt.datetime(2026, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
@@ -246,6 +248,25 @@ def audit_get(w: World) -> None:
             w.not_found(lambda asset_id=asset_id: w.b.get(B, asset_id))
 
 
+def audit_lineage(w: World) -> None:
+    """Each of A's ids, and A's thumbnails, are AssetNotFound for B; an image of B's cannot
+    name one of A's as its source (nothing is written); B's thumbnail batch misses A's."""
+    thumbs = [v.id for v in w.catalog.lineage(A, w.a_image.id).variants]
+    assert thumbs  # A's image has its thumbnail
+    with w.nothing_written():
+        for asset_id in [*w.a_ids, *thumbs]:
+            w.not_found(lambda asset_id=asset_id: w.b.lineage(B, asset_id))
+            w.not_found(lambda asset_id=asset_id: w.b.get(B, asset_id))
+            w.not_found(
+                lambda asset_id=asset_id: w.b.ingest_image(
+                    B, png_bytes(4, 3), source_asset_id=asset_id
+                )
+            )
+        batch = w.b.presign_many(B, [*w.a_ids, *thumbs], variant="thumbnail")
+        assert batch.urls == {}
+        assert batch.missing == (*w.a_ids, *thumbs)
+
+
 def audit_list(w: World) -> None:
     """B lists only its own assets, whatever filter of A's it uses; A's cursors are refused."""
     with w.nothing_written():
@@ -386,6 +407,7 @@ AUDITS: dict[str, Callable[[World], None]] = {
     "ingest_container_file": audit_ingest_container_file,
     "ingest_upload": audit_ingest_upload,
     "get": audit_get,
+    "lineage": audit_lineage,
     "list": audit_list,
     "events": audit_events,
     "find": audit_find,

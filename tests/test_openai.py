@@ -48,6 +48,8 @@ from .openai_fixtures import (
     stream_events,
 )
 
+pytestmark = pytest.mark.variants  # catalogs make thumbnails (tests/conftest.py)
+
 FAR = dt.datetime(2999, 1, 1, tzinfo=dt.UTC)
 
 

@@ -43,7 +43,7 @@ try:
 except ImportError:  # likewise
     flask = None
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.variants]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -273,15 +273,30 @@ def test_the_page_lists_the_tenants_images_and_files(page: Page) -> None:
     the table (size, date, conversation link), newest first, and tenant B's never do."""
     batches = []
     page.on("request", lambda r: batches.append(r) if "download-urls" in r.url else None)
+    pictures: list[str] = []
+    page.on(
+        "response",
+        lambda r: (
+            pictures.append(r.headers.get("content-type", ""))
+            if r.request.resource_type == "image"
+            else None
+        ),
+    )
     _open(page)
     _expect_lists(page, IMAGES, FILES)
     assert len(batches) == 1  # one request for the whole page of thumbnails
+    assert batches[0].post_data_json["variant"] == "thumbnail"
     images = page.locator("#images img")
     expect(images).to_have_count(3)
     for img in images.all():
         expect(img).to_have_attribute("loading", "lazy")
         expect(img).to_have_js_property("complete", True)
     assert images.first.evaluate("img => img.naturalWidth") == 96  # logo.png, decoded
+    assert pictures == ["image/webp"] * 3  # the grid loads the thumbnails, not the PNGs
+    cards = page.locator("#images .thumb.placeholder.loaded")  # painted first, then covered
+    expect(cards).to_have_count(3)
+    painted = cards.first.evaluate("a => a.style.getPropertyValue('--placeholder')")
+    assert painted.startswith('url("data:image/webp;base64,')
     expect(page.get_by_role("img", name="chart.png")).to_be_visible()
     report = page.locator("#files tbody tr", has_text="report.csv")
     expect(report).to_contain_text("text/csv")

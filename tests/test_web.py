@@ -21,6 +21,8 @@ from asset_catalog import Asset, AssetCatalog, EventKind, ReconcileReport, open_
 from .images import png_bytes
 from .web_apps import ADAPTERS, serving
 
+pytestmark = pytest.mark.variants  # catalogs make thumbnails (tests/conftest.py)
+
 SECRET = "a-long-random-secret-for-web-tests"
 A, B = {"X-Tenant": "tenant-a", "X-User": "user-7"}, {"X-Tenant": "tenant-b"}
 CSV = b"region,revenue\nnorth,120\nsouth,80\n" * 40
@@ -218,6 +220,22 @@ class TestDownloadUrls:
         assert list(body["urls"]) == [web.images[0].id]
         assert body["missing"] == ["nope", web.theirs.id]
 
+    def test_a_batch_of_thumbnails_reports_its_fallbacks(self, web: Web) -> None:
+        """variant=thumbnail: each image's thumbnail URL (it serves the WebP), the file's own
+        URL listed in fallbacks; get shows the placeholder and the lineage fields."""
+        ids = [web.images[0].id, web.csv.id]
+        body = web.http.post(
+            "/assets/download-urls", json={"ids": ids, "variant": "thumbnail"}, headers=A
+        ).json()
+        assert body["fallbacks"] == [web.csv.id]
+        assert body["urls"][web.images[0].id]["variant"] == "thumbnail"
+        assert body["urls"][web.csv.id]["variant"] is None
+        fetched = httpx2.get(body["urls"][web.images[0].id]["url"])
+        assert fetched.headers["content-type"] == "image/webp"
+        shown = web.get(f"/assets/{web.images[0].id}").json()
+        assert shown["placeholder"].startswith("data:image/webp;base64,")
+        assert (shown["variant_of"], shown["variant"], shown["source_asset_id"]) == (None,) * 3
+
     def test_urls_repeat_and_are_recorded_once(self, web: Web) -> None:
         """The same grid twice: the same URLs, one url_issued per asset and caller."""
         ids = [a.id for a in web.images]
@@ -237,6 +255,7 @@ class TestDownloadUrls:
             ({"ids": ["a\x00"]}, "ids"),
             ({"ids": [], "expires_in": 0}, "expires_in"),
             ({"ids": [], "disposition": "evil"}, "disposition"),
+            ({"ids": [], "variant": "Thumb nail"}, "variant"),
             ({"ids": [], "tenant_id": "tenant-b"}, "tenant_id"),
         ],
     )

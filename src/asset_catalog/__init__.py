@@ -25,6 +25,7 @@ from ._limits import (
     MAX_LIST_LIMIT,
     MAX_METADATA_BYTES,
     MAX_PRESIGN_BATCH,
+    MAX_VARIANT_PIXELS,
     MIN_SECRET_BYTES,
 )
 from ._models import (
@@ -36,6 +37,7 @@ from ._models import (
     EventKind,
     ExportReport,
     FindingKind,
+    Lineage,
     ObjectStatus,
     Page,
     PresignBatch,
@@ -91,6 +93,7 @@ __all__ = [
     "MAX_LIST_LIMIT",
     "MAX_METADATA_BYTES",
     "MAX_PRESIGN_BATCH",
+    "MAX_VARIANT_PIXELS",
     "MIN_SECRET_BYTES",
     "Asset",
     "AssetCatalog",
@@ -112,6 +115,7 @@ __all__ = [
     "InvalidContent",
     "InvalidCursor",
     "InvalidInput",
+    "Lineage",
     "LoopBridge",
     "MissingDependency",
     "ObjectStatus",

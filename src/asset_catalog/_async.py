@@ -348,6 +348,7 @@ class AsyncAssetCatalog:
     ingest_upload = _awaitable(AssetCatalog.ingest_upload)
     link_message = _awaitable(AssetCatalog.link_message)
     get = _awaitable(AssetCatalog.get)
+    lineage = _awaitable(AssetCatalog.lineage)
     list = _awaitable(AssetCatalog.list)
     events = _awaitable(AssetCatalog.events)
     find = _awaitable(AssetCatalog.find)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import IO, Any, Literal
 
 import attrs
@@ -54,6 +56,7 @@ from ._models import (
     Download,
     EraseReport,
     ExportReport,
+    Lineage,
     Page,
     PresignBatch,
     PresignedUrl,
@@ -70,6 +73,9 @@ from .exceptions import AssetNotFound, InvalidInput
 from .protocols import AssetQuery, AssetRepository, BlobStorage
 
 __all__ = ["AssetCatalog"]
+
+DEFAULT_VARIANT_SIZES = {"thumbnail": 256}
+"""A thumbnail, 256 pixels on its longest side."""
 
 
 def _positive_int(value: object) -> int:
@@ -95,6 +101,28 @@ def _collaborator(kind: type[Any], field: str) -> Callable[[Any, Any, Any], None
 def _policy(_instance: Any, _attribute: Any, value: Any) -> None:
     if value is not None and not callable(value):
         raise InvalidInput("quota", "must be a function of a tenant id returning a Quota or None")
+
+
+_VARIANT_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+def _variant_name(value: object, field: str = "variant") -> str:
+    if not isinstance(value, str) or not _VARIANT_NAME.fullmatch(value):
+        raise InvalidInput(field, "must be a variant name: a-z, 0-9 and _, 1 to 32 characters")
+    return value
+
+
+def _variant_sizes(value: object) -> Mapping[str, int]:
+    """``{name: longest side in pixels}``, 16 to 4096 each; empty: no variants."""
+    if not isinstance(value, Mapping):
+        raise InvalidInput("variant_sizes", "must be a mapping of variant names to pixels")
+    sizes: dict[str, int] = {}
+    for name, side in value.items():
+        _variant_name(name, "variant_sizes")
+        if isinstance(side, bool) or not isinstance(side, int) or not 16 <= side <= 4096:
+            raise InvalidInput("variant_sizes", "each size must be whole pixels, 16 to 4096")
+        sizes[name] = side
+    return MappingProxyType(sizes)
 
 
 def _host_ids(**ids: object) -> dict[str, str | None]:
@@ -129,6 +157,12 @@ class AssetCatalog:
     quota: Callable[[str], Quota | None] | None = attrs.field(default=None, validator=_policy)
     """The host's quota policy: the :class:`Quota` of a tenant id (None: no limit), asked at
     each ingest and checked in the publishing transaction."""
+    variant_sizes: Mapping[str, int] = attrs.field(
+        default=MappingProxyType(DEFAULT_VARIANT_SIZES), converter=_variant_sizes
+    )
+    """The variants made of every image ingested: ``{name: longest side in pixels}`` (WebP,
+    never enlarged); ``{}`` makes none. Needs Pillow (the ``images`` extra): without it no
+    variant is made."""
 
     @property
     def repository(self) -> AssetRepository:
@@ -171,6 +205,7 @@ class AssetCatalog:
         source_tool: SourceTool | str = SourceTool.IMAGE_GENERATION,
         output_index: int | None = None,
         metadata: Mapping[str, Any] | None = None,
+        source_asset_id: str | None = None,
     ) -> Asset:
         """Catalogue an image: bytes, base64 text (as ``image_generation`` returns it) or a
         binary stream.
@@ -183,8 +218,14 @@ class AssetCatalog:
         ``size`` and ``revised_prompt`` are recorded in the metadata. The bytes decide the
         format (``metadata["format"]``); a declared ``format`` (png, jpeg, webp, gif) that
         disagrees is recorded as ``metadata["declared_format"]``, not refused.
+
+        ``source_asset_id`` names the image this one was made from by editing it (a live
+        asset of the tenant, else :class:`AssetNotFound`): see :meth:`lineage`. Its
+        variants (a thumbnail) and placeholder are made right after it is published; one
+        that cannot be made is recorded as a ``variant_skipped`` event, never an error.
         """
         tenant = host_id(tenant_id, "tenant_id")
+        source = optional_host_id(source_asset_id, "source_asset_id")
         tool_call = optional_host_id(tool_call_id, "tool_call_id")
         index = _output_index(output_index)
         meta = json_metadata(metadata)
@@ -220,6 +261,7 @@ class AssetCatalog:
                     agent_key=agent_key,
                     user_id=user_id,
                 ),
+                source_asset_id=source,
             ),
         )
 
@@ -409,6 +451,13 @@ class AssetCatalog:
         )
         return queries.page(self, tenant, query, size, cursor)
 
+    def lineage(self, tenant_id: str, asset_id: str) -> Lineage:
+        """Where a live asset of the tenant came from and what was made from it: the image it
+        was edited from and that one's source, and so on (while they are live), its variants
+        (the thumbnail) and the edits made from it. :class:`AssetNotFound` if it is not a
+        live asset of the tenant. A few indexed queries."""
+        return queries.lineage(self, host_id(tenant_id, "tenant_id"), asset_id)
+
     def events(self, tenant_id: str, asset_id: str) -> tuple[AssetEvent, ...]:
         """The audit trail of an asset (also after it was deleted), oldest first."""
         return queries.events_of(self, host_id(tenant_id, "tenant_id"), asset_id)
@@ -488,7 +537,8 @@ class AssetCatalog:
     # -- deletes --------------------------------------------------------------------------
 
     def delete(self, tenant_id: str, asset_id: str, *, actor: str | None = None) -> bool:
-        """Soft-delete an asset and delete its blob; audited; idempotent.
+        """Soft-delete an asset and delete its blob, with its variants (thumbnails; not the
+        images edited from it); audited; idempotent.
 
         Returns True if this call deleted it, False if it was already deleted. An id the
         tenant never had raises :class:`AssetNotFound`. If the blob store fails, the asset is
@@ -501,7 +551,7 @@ class AssetCatalog:
         result = lifecycle.delete(self, tenant, [asset_id], optional_host_id(actor, "actor"))
         if result.missing:
             raise AssetNotFound(asset_id)
-        return bool(result.deleted)
+        return asset_id in result.deleted  # (its variants are deleted with it)
 
     def delete_conversation(
         self, tenant_id: str, conversation_id: str, *, actor: str | None = None
@@ -542,6 +592,7 @@ class AssetCatalog:
         disposition: Literal["inline", "attachment"] | None = None,
         actor: str | None = None,
         window: int = 0,
+        variant: str | None = None,
     ) -> PresignedUrl:
         """A time-limited download URL for one asset (audited as ``url_issued``).
 
@@ -551,6 +602,10 @@ class AssetCatalog:
         ``attachment``. With a ``window`` (seconds, up to 3600) the expiry is rounded up to a
         multiple of it: the same asset, disposition and caller get the same URL throughout
         a window (a browser can cache what it fetched), recorded as one ``url_issued``.
+
+        With ``variant`` (``"thumbnail"``) the URL is the variant's (``url.variant`` says
+        so, and the event is on the variant's trail); an asset without that variant gets
+        its own URL, with ``url.variant`` None.
         """
         tenant = host_id(tenant_id, "tenant_id")
         return downloads.presign(
@@ -561,6 +616,7 @@ class AssetCatalog:
             requested=checked_disposition(disposition),
             actor=optional_host_id(actor, "actor"),
             window=_window(window),
+            variant=_variant_name(variant) if variant is not None else None,
         )
 
     def presign_many(
@@ -572,13 +628,15 @@ class AssetCatalog:
         disposition: Literal["inline", "attachment"] | None = None,
         actor: str | None = None,
         window: int = 0,
+        variant: str | None = None,
     ) -> PresignBatch:
         """Download URLs for up to 100 assets with one repository query (thumbnail grids).
 
         Every id gets one answer: a URL in ``urls``; or ``missing`` when it is not a live
         asset of the tenant; or ``unsupported`` when the storage failed to sign it natively
         (the rest of the batch is still answered). More than 100 ids is ``InvalidInput``.
-        ``window`` as for :meth:`presign`.
+        ``window`` and ``variant`` as for :meth:`presign`: with ``variant``, the ids
+        answered with the original's URL (no such variant) are listed in ``fallbacks``.
         """
         tenant = host_id(tenant_id, "tenant_id")
         ids = id_list(asset_ids, "asset_ids", limit=MAX_PRESIGN_BATCH)
@@ -590,6 +648,7 @@ class AssetCatalog:
             requested=checked_disposition(disposition),
             actor=optional_host_id(actor, "actor"),
             window=_window(window),
+            variant=_variant_name(variant) if variant is not None else None,
         )
 
     def open_signed(self, token: str, *, actor: str | None = None, audit: bool = True) -> Download:

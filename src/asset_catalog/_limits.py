@@ -14,6 +14,7 @@ __all__ = [
     "MAX_LIST_LIMIT",
     "MAX_METADATA_BYTES",
     "MAX_PRESIGN_BATCH",
+    "MAX_VARIANT_PIXELS",
     "MIN_SECRET_BYTES",
 ]
 
@@ -34,5 +35,9 @@ MAX_PRESIGN_BATCH: Final = 100
 """The most ids one ``presign_many`` call takes."""
 MAX_EXPIRES_IN: Final = 7 * 24 * 3600
 """The longest lifetime of a download URL, in seconds (seven days, S3's own limit)."""
+MAX_VARIANT_PIXELS: Final = 32_000_000
+"""The largest image (width x height, as its header declares) that variants are made of;
+a larger one is catalogued without them (``variant_skipped``, reason ``too_large``), so a
+decompression bomb is never decoded."""
 MIN_SECRET_BYTES: Final = 16
 """The shortest signing secret accepted, in bytes."""

@@ -18,6 +18,7 @@ __all__ = [
     "EventKind",
     "ExportReport",
     "FindingKind",
+    "Lineage",
     "ObjectStatus",
     "Page",
     "PresignBatch",
@@ -72,6 +73,10 @@ class EventKind(StrEnum):
     """A download URL was handed out (details: ``kind``, ``expires_at``, ``disposition``)."""
     DOWNLOADED = "downloaded"
     """A catalog-signed download was served."""
+    VARIANT_SKIPPED = "variant_skipped"
+    """An image's variants were not made (details: ``variants``, ``reason``: ``too_large``,
+    ``undecodable``, ``unsupported``, ``failed``; ``detail``); the image itself is
+    catalogued."""
     DELETED = "deleted"
     """The asset was deleted (always its last event but ``purged``)."""
     PURGED = "purged"
@@ -127,6 +132,30 @@ class Asset:
     metadata: Mapping[str, Any] = attrs.field(factory=dict)
     idempotency_key: str | None = None
     deleted_at: dt.datetime | None = None
+    variant_of: str | None = None
+    """The asset this one was derived from, when it is a variant (a thumbnail); None for an
+    original. Variants are left out of ``list``, exports and the asset counts of ``usage``."""
+    variant: str | None = None
+    """The variant's name (``"thumbnail"``), with ``variant_of``."""
+    source_asset_id: str | None = None
+    """The image this one was made from by editing it (lineage), if known."""
+    placeholder: str | None = None
+    """A tiny preview of an image (a ``data:image/webp;base64,...`` URI of about 1 KB at
+    most) to paint while its thumbnail loads; None when none was made."""
+
+
+@attrs.frozen
+class Lineage:
+    """What :meth:`AssetCatalog.lineage` returns: an asset and the assets related to it."""
+
+    asset: Asset
+    sources: tuple[Asset, ...] = ()
+    """The image it was edited from, that image's source, and so on (nearest first); the
+    chain stops at a source that is no longer live."""
+    variants: tuple[Asset, ...] = ()
+    """Its live variants (thumbnails), by name."""
+    edits: tuple[Asset, ...] = ()
+    """The live images made by editing it, oldest first."""
 
 
 @attrs.frozen
@@ -166,6 +195,9 @@ class PresignedUrl:
     token: str | None = None
     """The catalog's token (``kind == "catalog"``): what the host route passes to
     ``open_signed``; the last path segment of ``url``."""
+    variant: str | None = None
+    """The variant the URL serves (``"thumbnail"``); None: the original, also when a
+    variant was asked for and the asset has none."""
 
 
 @attrs.frozen
@@ -176,6 +208,9 @@ class PresignBatch:
     urls: Mapping[str, PresignedUrl]
     missing: tuple[str, ...] = ()
     unsupported: tuple[str, ...] = ()
+    fallbacks: tuple[str, ...] = ()
+    """With ``variant=``: the ids answered with the original's URL because they have no such
+    variant (a file, an image made before variants, one whose variant was skipped)."""
 
 
 class Download(NamedTuple):

@@ -32,6 +32,7 @@ def open_catalog(
     max_bytes: int = DEFAULT_MAX_BYTES,
     durable: bool = False,
     quota: Callable[[str], Quota | None] | None = None,
+    variant_sizes: Mapping[str, int] | None = None,
 ) -> AssetCatalog:
     """Build a catalog from URLs, e.g. the embedded default::
 
@@ -52,6 +53,10 @@ def open_catalog(
 
     ``quota`` is the host's policy, a function from a tenant id to its :class:`Quota` (or
     None: no limit), enforced in the transaction that publishes each asset.
+
+    ``variant_sizes`` are the variants made of every image, ``{name: longest side in
+    pixels}`` (None: a 256-pixel ``thumbnail``; ``{}``: none); they need the ``images``
+    extra (Pillow), without which none is made.
     """
     if storage_options is not None and not isinstance(storage_options, Mapping):
         raise InvalidInput("storage_options", "must be a mapping of filesystem options")
@@ -68,6 +73,8 @@ def open_catalog(
             max_bytes=max_bytes,
             quota=quota,
         )
+        if variant_sizes is not None:
+            catalog.variant_sizes = variant_sizes  # checked by the field's converter
         if create_schema:
             repository.create_schema()
     except BaseException:

@@ -134,7 +134,8 @@ class AssetRepository(Protocol):
     def complete_ingest(self, asset: Asset, event: AssetEvent, admit: Admit | None = None) -> None:
         """One transaction: mark the asset's object ``stored`` with the asset's size and
         sha256 (only if it is still ``pending``), insert the asset and ``event``, and add
-        the asset to its tenant's usage.
+        the asset to its tenant's usage (a variant adds nothing: usage counts what ``list``
+        shows).
 
         With ``admit``, the tenant's usage is read inside the transaction, with concurrent
         admitted publishes of the tenant excluded until it commits, and passed to ``admit``,
@@ -181,13 +182,14 @@ class AssetRepository(Protocol):
     def list_assets(
         self, tenant_id: str, query: AssetQuery, after: Position | None, limit: int
     ) -> list[Asset]:
-        """Live assets matching ``query``, newest first (created_at DESC, id DESC),
-        strictly after ``after``, at most ``limit``."""
+        """Live assets matching ``query`` that are not variants, newest first
+        (created_at DESC, id DESC), strictly after ``after``, at most ``limit``."""
 
     def asset_ids_in_conversation(
         self, tenant_id: str, conversation_id: str, limit: int
     ) -> list[str]:
-        """Ids of up to ``limit`` live assets of a conversation."""
+        """Ids of up to ``limit`` live assets of a conversation (not variants: they go with
+        their source)."""
 
     def events_for(self, tenant_id: str, asset_id: str) -> list[AssetEvent]:
         """The audit trail of one asset (live, deleted or purged), oldest first."""
@@ -200,6 +202,22 @@ class AssetRepository(Protocol):
     def objects_after(self, after_id: str | None, limit: int) -> list[ObjectEntry]:
         """Up to ``limit`` storage objects of every tenant and status with an id greater than
         ``after_id``, in id order, each with the state of its asset (for ``verify``)."""
+
+    # -- derived assets (variants, lineage) -----------------------------------------------
+
+    def get_variants_with_keys(
+        self, tenant_id: str, asset_ids: Sequence[str], variant: str
+    ) -> list[tuple[Asset, str]]:
+        """The tenant's live assets that are the ``variant`` of one of ``asset_ids``
+        (``variant_of`` among them), each with its storage object's key, in one query."""
+
+    def derived_from(self, tenant_id: str, asset_id: str) -> list[Asset]:
+        """The tenant's live assets derived from ``asset_id``: its variants (``variant_of``)
+        and the edits made from it (``source_asset_id``), oldest first."""
+
+    def set_placeholder(self, tenant_id: str, asset_id: str, placeholder: str) -> bool:
+        """Set the placeholder of a live asset of the tenant (part of its ingest: its
+        ``updated_at`` stays); False when there is no such asset."""
 
     # -- changes whose events the catalog builds -----------------------------------------
 
@@ -226,7 +244,9 @@ class AssetRepository(Protocol):
         live assets among ``asset_ids``, read the time of the latest event any of them has,
         call ``deleted(live_ids, latest)`` and store its events; soft-delete each asset at
         its event's time, move its ``stored`` object to ``deleting`` and take it out of its
-        tenant's usage.
+        tenant's usage. The live variants of the given assets (``variant_of`` among them,
+        also of ones deleted earlier) are deleted with them, in the same way; the edits made
+        from them (``source_asset_id``) are not.
 
         Reports the ids deleted now, the ids the tenant never had (or that were purged), and
         every object of the given assets (also of ones deleted earlier) still waiting in
@@ -260,7 +280,8 @@ class AssetRepository(Protocol):
         deleted and whose objects are ``deleted`` or ``failed`` (their blobs gone) lose their
         events, their rows and their objects' rows, and get ``erased(asset_id)`` as their
         only event; every other event of the tenant whose actor is ``user_id`` gets no actor.
-        Returns the ids erased (in id order) and how many events lost their actor."""
+        Returns the ids erased (in id order; not those of variants, which are erased with
+        their source all the same) and how many events lost their actor."""
 
     def close(self) -> None:
         """Release connections."""

@@ -53,6 +53,7 @@ __all__ = [
     "MAX_FILENAME_BYTES",
     "ORIGINAL_FILENAME_KEY",
     "content_disposition",
+    "cut_to_bytes",
     "ingest_filename",
     "is_safe_filename",
     "safe_filename",
@@ -146,6 +147,11 @@ def _split_extension(name: str) -> tuple[str, str]:
     if any(ch.isspace() for ch in suffix):
         return name, ""
     return name[:dot], name[dot:]
+
+
+def cut_to_bytes(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` within ``limit`` bytes of UTF-8 (see :func:`_cut`)."""
+    return _cut(text, limit)
 
 
 def _cut(text: str, limit: int) -> str:

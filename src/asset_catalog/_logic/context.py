@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from .._models import Quota
@@ -32,5 +32,6 @@ class Context(Protocol):
     def signer(self) -> UrlSigner: ...
 
     max_bytes: int
+    variant_sizes: Mapping[str, int]
     clock: Callable[[], dt.datetime]
     quota: Callable[[str], Quota | None] | None

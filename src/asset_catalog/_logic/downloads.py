@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+import attrs
+
 from .._content.filenames import content_disposition
 from .._inputs import host_id, plausible_id
 from .._limits import MAX_EXPIRES_IN
@@ -28,12 +30,18 @@ def presign(
     requested: Disposition | None,
     actor: str | None,
     window: int = 0,
+    variant: str | None = None,
 ) -> PresignedUrl:
-    """One URL for a live asset of the tenant, audited as ``url_issued``."""
+    """One URL for a live asset of the tenant (its ``variant`` if it has one), audited as
+    ``url_issued`` (on the variant's trail when a variant's URL is issued)."""
     asset: Asset | None = None
     key: str | None = None
     if not plausible_id(asset_id):
         pass
+    elif variant is not None and (
+        pairs := ctx.repository.get_variants_with_keys(tenant_id, [asset_id], variant)
+    ):
+        asset, key = pairs[0]
     elif ctx.storage.can_sign:  # one query for the asset and its blob key
         pairs = ctx.repository.get_assets_with_keys(tenant_id, [asset_id])
         asset, key = pairs[0] if pairs else (None, None)
@@ -48,7 +56,7 @@ def presign(
         native = ctx.storage.sign(key, **_sign_request_kwargs(_sign_request(asset, key, plan)))
     url, event = _issue(ctx, asset, plan, now, native, actor=actor)
     ctx.repository.add_events([event])
-    return url
+    return attrs.evolve(url, variant=asset.variant) if asset.variant is not None else url
 
 
 def presign_many(
@@ -60,17 +68,20 @@ def presign_many(
     requested: Disposition | None,
     actor: str | None,
     window: int = 0,
+    variant: str | None = None,
 ) -> PresignBatch:
-    """A URL per live asset among ``asset_ids``, read with one repository query."""
+    """A URL per live asset among ``asset_ids``, read with one repository query (with
+    ``variant``: one for the variants, and one more for the originals of the ids that have
+    none, if any), signed in one pass where the storage signs batches."""
     while True:
-        found = _lookup(ctx, tenant_id, asset_ids)
+        found = _lookup(ctx, tenant_id, asset_ids, variant)
         now = ctx.clock()
-        live = [found[i] for i in dict.fromkeys(asset_ids) if i in found]
-        plans = [_plan(asset, now, requested, expires_in, window) for asset, _ in live]
+        live = [(i, *found[i]) for i in dict.fromkeys(asset_ids) if i in found]
+        plans = [_plan(asset, now, requested, expires_in, window) for _, asset, _ in live]
         signable = ctx.storage.can_sign
         wanted = [
             (n, _sign_request(asset, key, plans[n]))
-            for n, (asset, key) in enumerate(live)
+            for n, (_, asset, key) in enumerate(live)
             if key is not None and signable
         ]
         natives = _sign_all(ctx.storage, [request for _, request in wanted])
@@ -78,12 +89,13 @@ def presign_many(
         urls: dict[str, PresignedUrl] = {}
         unsupported: list[str] = []
         issued: list[AssetEvent] = []
-        for n, (asset, _) in enumerate(live):
+        for n, (asked, asset, _) in enumerate(live):
             native = signed.get(n)
             if isinstance(native, StorageError):
-                unsupported.append(asset.id)
+                unsupported.append(asked)
                 continue
-            urls[asset.id], event = _issue(ctx, asset, plans[n], now, native, actor=actor)
+            url, event = _issue(ctx, asset, plans[n], now, native, actor=actor)
+            urls[asked] = attrs.evolve(url, variant=asset.variant) if asset.variant else url
             issued.append(event)
         try:
             ctx.repository.add_events(issued)
@@ -95,6 +107,8 @@ def presign_many(
             urls=urls,
             missing=tuple(i for i in asset_ids if i not in found),
             unsupported=tuple(unsupported),
+            # with a variant asked for: the ids answered with their original
+            fallbacks=tuple(i for i, url in urls.items() if variant and url.variant is None),
         )
 
 
@@ -120,14 +134,24 @@ def _sign_all(storage: BlobStorage, requests: list[SignRequest]) -> list[str | S
 
 
 def _lookup(
-    ctx: Context, tenant_id: str, asset_ids: Sequence[str]
+    ctx: Context, tenant_id: str, asset_ids: Sequence[str], variant: str | None = None
 ) -> dict[str, tuple[Asset, str | None]]:
     """The live assets among ``asset_ids`` in one query, with their blob keys when the
-    storage signs natively (only then are the keys needed)."""
+    storage signs natively (only then are the keys needed). With ``variant``, each id's
+    variant of that name where it has one (keyed by the id asked for), else the asset."""
     repository = ctx.repository
+    found: dict[str, tuple[Asset, str | None]] = {}
+    if variant is not None:
+        for derived, key in repository.get_variants_with_keys(tenant_id, asset_ids, variant):
+            assert derived.variant_of is not None
+            found[derived.variant_of] = (derived, key)
+        asset_ids = [i for i in dict.fromkeys(asset_ids) if i not in found]
+        if not asset_ids:
+            return found
     if ctx.storage.can_sign:
-        return {a.id: (a, key) for a, key in repository.get_assets_with_keys(tenant_id, asset_ids)}
-    return {a.id: (a, None) for a in repository.get_assets(tenant_id, asset_ids)}
+        pairs = repository.get_assets_with_keys(tenant_id, asset_ids)
+        return found | {a.id: (a, key) for a, key in pairs}
+    return found | {a.id: (a, None) for a in repository.get_assets(tenant_id, asset_ids)}
 
 
 class _Plan(NamedTuple):

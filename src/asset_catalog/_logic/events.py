@@ -28,6 +28,7 @@ __all__ = [
     "linked",
     "purged",
     "url_issued",
+    "variant_skipped",
 ]
 
 _ONE_MICROSECOND = dt.timedelta(microseconds=1)
@@ -157,4 +158,14 @@ def purged(asset: Asset, at: dt.datetime, actor: str | None) -> AssetEvent:
             "sha256": asset.sha256,
             "deleted_at": asset.deleted_at.isoformat(),
         },
+    )
+
+
+def variant_skipped(
+    asset: Asset, at: dt.datetime, variants: Sequence[str], reason: str, detail: str
+) -> AssetEvent:
+    """The image's variants named were not made, for ``reason``; the image is catalogued."""
+    details = {"variants": list(variants), "reason": reason, "detail": detail}
+    return _event(
+        EventKind.VARIANT_SKIPPED, asset.tenant_id, asset.id, at=at, actor=None, details=details
     )

@@ -20,7 +20,7 @@ from .._content.mimetypes import extension_for, resolve_mime
 from .._content.sniff import Sniffed, sniff
 from .._ids import new_id
 from .._models import Asset, AssetType, ObjectStatus, SourceTool, StorageObject
-from ..exceptions import DuplicateKeyError, InvalidContent
+from ..exceptions import AssetNotFound, DuplicateKeyError, InvalidContent
 from . import lifecycle
 from .context import Context
 from .keys import object_key
@@ -33,6 +33,7 @@ __all__ = [
     "image_key",
     "ingest",
     "upload_key",
+    "variant_key",
 ]
 
 
@@ -54,6 +55,11 @@ def container_file_key(container_id: str, file_id: str) -> str:
 def upload_key(key: str) -> str:
     """A host's own idempotency key for an upload."""
     return f"user_upload:{key}"
+
+
+def variant_key(asset_id: str, variant: str) -> str:
+    """A variant (a thumbnail) of an asset: made once, however often it is asked for."""
+    return f"variant:{asset_id}:{variant}"
 
 
 def _stored_key(key: str) -> str:
@@ -87,6 +93,11 @@ class IngestRequest:
     metadata: Mapping[str, Any] = attrs.field(factory=dict)
     host_ids: Mapping[str, str | None] = attrs.field(factory=dict)
     """The asset's host identifiers (``conversation_id``, ``tool_call_id`` ...)."""
+    source_asset_id: str | None = None
+    """The image this one was edited from: a live asset of the tenant (checked)."""
+    variant_of: str | None = None
+    """For a variant: the asset it is derived from (then ``variant`` names it)."""
+    variant: str | None = None
 
 
 def ingest(ctx: Context, request: IngestRequest) -> Asset:
@@ -99,6 +110,10 @@ def ingest(ctx: Context, request: IngestRequest) -> Asset:
         existing = repository.find_by_idempotency_key(tenant_id, key)
         if existing is not None:
             return existing
+
+    source = request.source_asset_id
+    if source is not None and repository.get_asset(tenant_id, source) is None:
+        raise AssetNotFound(source)
 
     head, stream = read_head(request.chunks, ctx.max_bytes, request.field)
     if not head:
@@ -148,6 +163,9 @@ def ingest(ctx: Context, request: IngestRequest) -> Asset:
             height=image.height if image else None,
             metadata={**request.metadata, **_format_metadata(image, request.declared_format)},
             idempotency_key=key,
+            source_asset_id=source,
+            variant_of=request.variant_of,
+            variant=request.variant,
             **request.host_ids,  # type: ignore[arg-type]
         )
         # (4) One transaction: object stored, asset and its event inserted.
@@ -163,9 +181,19 @@ def ingest(ctx: Context, request: IngestRequest) -> Asset:
         # A lost connection can report an error for a transaction that did commit: the
         # asset then exists, and this ingest succeeded after all.
         if lifecycle.abandon(ctx, obj) and asset is not None and isinstance(exc, Exception):
-            return asset
+            return _derived(ctx, asset, obj.key)
         raise
-    return asset
+    return _derived(ctx, asset, obj.key)
+
+
+def _derived(ctx: Context, asset: Asset, key: str) -> Asset:
+    """A new image, with its variants made and its placeholder set (see ``variants``);
+    anything else as it is."""
+    if asset.asset_type is not AssetType.IMAGE or asset.variant_of is not None:
+        return asset
+    from .variants import derive  # imports this module
+
+    return derive(ctx, asset, key)
 
 
 def _classify(sniffed: Sniffed, request: IngestRequest) -> AssetType:

@@ -103,6 +103,8 @@ def publish(ctx: Context, asset: Asset) -> None:
 def _admission(ctx: Context, asset: Asset) -> Admit | None:
     """The check of the tenant's quota (None: it has none), run by the repository on the
     usage it reads inside the publishing transaction."""
+    if asset.variant_of is not None:
+        return None  # a variant is not counted in usage, so not against a quota either
     quota = ctx.quota(asset.tenant_id) if ctx.quota is not None else None
     if quota is None or (quota.max_assets is None and quota.max_bytes is None):
         return None
@@ -180,7 +182,8 @@ def delete_conversation(
     """Delete every live asset of a conversation, a batch at a time; return how many."""
     total = 0
     while ids := ctx.repository.asset_ids_in_conversation(tenant_id, conversation_id, BATCH):
-        total += len(delete(ctx, tenant_id, ids, actor).deleted)
+        asked = set(ids)  # their variants are deleted with them, and not counted
+        total += sum(1 for i in delete(ctx, tenant_id, ids, actor).deleted if i in asked)
     return total
 
 

@@ -8,12 +8,15 @@ from collections.abc import Iterator
 
 from .._ids import from_micros, to_micros
 from .._inputs import plausible_id
-from .._models import Asset, AssetEvent, Page, Usage, UsageEntry
+from .._models import Asset, AssetEvent, Lineage, Page, Usage, UsageEntry
 from ..exceptions import AssetNotFound, InvalidCursor, SignatureError
 from ..protocols import AssetQuery, Position
 from .context import BATCH, Context
 
-__all__ = ["events_of", "get", "page", "usage_of", "usage_of_every_tenant"]
+__all__ = ["events_of", "get", "lineage", "page", "usage_of", "usage_of_every_tenant"]
+
+MAX_SOURCES = 64
+"""The longest chain of sources :func:`lineage` follows (edits of edits of ...)."""
 
 
 def get(ctx: Context, tenant_id: str, asset_id: object) -> Asset:
@@ -25,6 +28,31 @@ def get(ctx: Context, tenant_id: str, asset_id: object) -> Asset:
     if asset is None:
         raise AssetNotFound(str(asset_id))
     return asset
+
+
+def lineage(ctx: Context, tenant_id: str, asset_id: object) -> Lineage:
+    """An asset of the tenant with its sources (nearest first, while they are live), its
+    live variants (by name) and the live edits made from it (oldest first)."""
+    asset = get(ctx, tenant_id, asset_id)
+    sources: list[Asset] = []
+    seen = {asset.id}
+    current = asset
+    while current.source_asset_id is not None and len(sources) < MAX_SOURCES:
+        source = ctx.repository.get_asset(tenant_id, current.source_asset_id)
+        if source is None or source.id in seen:
+            break
+        sources.append(source)
+        seen.add(source.id)
+        current = source
+    derived = ctx.repository.derived_from(tenant_id, asset.id)
+    return Lineage(
+        asset=asset,
+        sources=tuple(sources),
+        variants=tuple(
+            sorted((d for d in derived if d.variant_of == asset.id), key=lambda d: d.variant or "")
+        ),
+        edits=tuple(d for d in derived if d.variant_of is None and d.source_asset_id == asset.id),
+    )
 
 
 def events_of(ctx: Context, tenant_id: str, asset_id: object) -> tuple[AssetEvent, ...]:

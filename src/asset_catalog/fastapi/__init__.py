@@ -276,7 +276,9 @@ def assets_router(
         caller: Caller,
         wanted: Annotated[DownloadUrlsIn, Body()],
     ) -> DownloadUrlsOut:
-        """Download URLs for up to 100 assets (a thumbnail grid), read with one query."""
+        """Download URLs for up to 100 assets (a thumbnail grid), read with one query; with
+        ``variant`` (``"thumbnail"``) each asset's variant where it has one (``fallbacks``:
+        the ids answered with their original)."""
         try:
             batch = await acatalog.presign_many(
                 tenant_id,
@@ -285,6 +287,7 @@ def assets_router(
                 disposition=wanted.disposition,
                 actor=caller,
                 window=url_window,
+                variant=wanted.variant,
             )
         except InvalidInput as exc:
             raise in_body(exc) from None  # the body's name for them

@@ -35,7 +35,11 @@ HostId = Annotated[
 
 AssetTypeName = Literal["image", "file"]
 SourceToolName = Literal["image_generation", "code_interpreter", "user_upload", "unknown"]
-EventName = Literal["created", "linked", "url_issued", "downloaded", "deleted", "purged"]
+EventName = Literal[
+    "created", "linked", "url_issued", "downloaded", "variant_skipped", "deleted", "purged"
+]
+#: A variant's name, as ``presign(variant=...)`` takes it.
+VariantName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
 
 class AssetOut(BaseModel):
@@ -63,6 +67,12 @@ class AssetOut(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     created_at: dt.datetime
     updated_at: dt.datetime
+    variant_of: str | None = None
+    variant: str | None = None
+    source_asset_id: str | None = None
+    placeholder: str | None = Field(
+        default=None, description="A tiny data: URI to paint while the thumbnail loads."
+    )
 
     @classmethod
     def of(cls, asset: Asset) -> AssetOut:
@@ -108,10 +118,16 @@ class DownloadUrlOut(BaseModel):
     url: str
     expires_at: dt.datetime
     kind: Literal["catalog", "native"]
+    variant: str | None = None
 
     @classmethod
     def of(cls, url: PresignedUrl, href: str | None = None) -> DownloadUrlOut:
-        return cls(url=href or url.url, expires_at=url.expires_at, kind=url.kind)  # type: ignore[arg-type]
+        return cls(
+            url=href or url.url,
+            expires_at=url.expires_at,
+            kind=url.kind,  # type: ignore[arg-type]
+            variant=url.variant,
+        )
 
 
 class DownloadUrlsIn(BaseModel):
@@ -122,15 +138,18 @@ class DownloadUrlsIn(BaseModel):
     ids: list[HostId] = Field(max_length=MAX_PRESIGN_BATCH)
     expires_in: int = Field(default=900, ge=1, le=MAX_EXPIRES_IN)
     disposition: Literal["inline", "attachment"] | None = None
+    variant: VariantName | None = None
 
 
 class DownloadUrlsOut(BaseModel):
     """A URL per live asset; ``missing``: unknown, deleted or another tenant's;
-    ``unsupported``: the storage failed to sign."""
+    ``unsupported``: the storage failed to sign; ``fallbacks``: with ``variant``, the ids
+    answered with the original (no such variant)."""
 
     urls: dict[str, DownloadUrlOut]
     missing: list[str]
     unsupported: list[str] = Field(default_factory=list)
+    fallbacks: list[str] = Field(default_factory=list)
 
     @classmethod
     def of(cls, batch: PresignBatch, hrefs: dict[str, str]) -> DownloadUrlsOut:
@@ -138,6 +157,7 @@ class DownloadUrlsOut(BaseModel):
             urls={i: DownloadUrlOut.of(u, hrefs.get(i)) for i, u in batch.urls.items()},
             missing=list(batch.missing),
             unsupported=list(batch.unsupported),
+            fallbacks=list(batch.fallbacks),
         )
 
 

@@ -72,7 +72,7 @@ def _body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise InvalidInput("body", "must be a JSON object")
-    unknown = set(data) - {"ids", "expires_in", "disposition"}
+    unknown = set(data) - {"ids", "expires_in", "disposition", "variant"}
     if unknown:
         raise InvalidInput(sorted(unknown)[0], "is not a field of this request")
     return data
@@ -186,6 +186,7 @@ def assets_blueprint(
                 disposition=data.get("disposition"),
                 actor=actor(),
                 window=url_window,
+                variant=data.get("variant"),
             )
         except InvalidInput as exc:
             raise in_body(exc) from None  # the body's name for them
@@ -194,6 +195,7 @@ def assets_blueprint(
                 "urls": {i: url_json(u) for i, u in batch.urls.items()},
                 "missing": list(batch.missing),
                 "unsupported": list(batch.unsupported),
+                "fallbacks": list(batch.fallbacks),
             }
         )
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -90,6 +91,8 @@ def _usage_taken(tenant_id: str, rows: Sequence[dict[str, Any]]) -> list[dict[st
     """Usage rows that take deleted assets out of their tenant's counters."""
     totals: dict[tuple[str, str], list[int]] = {}
     for row in rows:
+        if row["variant_of"] is not None:
+            continue  # variants are not counted (see complete_ingest)
         entry = totals.setdefault((row["asset_type"], row["source_tool"]), [0, 0])
         entry[0] -= 1
         entry[1] -= row["size_bytes"]
@@ -139,6 +142,7 @@ class SqlRepository:
         with self._db.translating():
             had_usage = inspect(self.engine).has_table(u.name, schema=u.schema)
             self._tables.metadata.create_all(self.engine, checkfirst=True)
+            self._add_derived_columns()
             if had_usage:
                 return
             keys = (a.c.tenant_id, a.c.asset_type, a.c.source_tool)
@@ -150,6 +154,26 @@ class SqlRepository:
             columns = ["tenant_id", "asset_type", "source_tool", "assets", "bytes"]
             with self.engine.begin() as conn:
                 conn.execute(insert(u).from_select(columns, counted))
+
+    def _add_derived_columns(self) -> None:
+        """An ``agent_assets`` table made by an earlier version gets the columns and indexes
+        of variants and lineage, as the Alembic revision ``asset_catalog_0004`` adds them."""
+        a = self._tables.assets
+        present = {c["name"] for c in inspect(self.engine).get_columns(a.name, schema=a.schema)}
+        derived = ("variant_of", "variant", "source_asset_id", "placeholder")
+        missing = [name for name in derived if name not in present]
+        if not missing:
+            return
+        preparer = self.engine.dialect.identifier_preparer
+        table = preparer.format_table(a)
+        with self.engine.begin() as conn:
+            for name in missing:
+                column = a.c[name]
+                kind = column.type.compile(dialect=self.engine.dialect)
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {preparer.quote(name)} {kind}"))
+        for index in a.indexes:
+            if index.name and index.name.endswith(("_variant_of", "_source_asset_id")):
+                index.create(self.engine, checkfirst=True)
 
     def close(self) -> None:
         """Dispose of the connection pool."""
@@ -185,8 +209,9 @@ class SqlRepository:
                 "asset_id": asset.id,
                 "asset_type": asset.asset_type.value,
                 "source_tool": asset.source_tool.value,
-                "assets": 1,
-                "bytes": asset.size_bytes,
+                # A variant (a thumbnail) is not counted: usage is what list() shows.
+                "assets": 0 if asset.variant_of is not None else 1,
+                "bytes": 0 if asset.variant_of is not None else asset.size_bytes,
             }
         )
 
@@ -333,6 +358,7 @@ class SqlRepository:
                 a.c.tenant_id == tenant_id,
                 a.c.conversation_id == conversation_id,
                 a.c.deleted_at.is_(None),
+                a.c.variant_of.is_(None),  # variants go with their source
             )
             .order_by(a.c.created_at, a.c.id)
             .limit(limit)
@@ -385,6 +411,54 @@ class SqlRepository:
                 for row in conn.execute(stmt).mappings()
             ]
         )
+
+    # -- derived assets (variants, lineage) -----------------------------------------------
+
+    def get_variants_with_keys(
+        self, tenant_id: str, asset_ids: Sequence[str], variant: str
+    ) -> list[tuple[Asset, str]]:
+        ids = findable(asset_ids)
+        if not ids or not findable([variant]):
+            return []
+        ids = padded(list(dict.fromkeys(ids)))
+        stmt = self._sql.live_variants(len(ids))
+        values = {"tenant_id": tenant_id, "variant": variant}
+        params = stmt.params(values | {f"id{n}": i for n, i in enumerate(ids)})
+        read = stmt.derived(asset_reader)
+
+        def work(cursor: Any) -> list[tuple[Asset, str]]:
+            cursor.execute(stmt.sql, params)
+            return [(read(raw), str(raw[-1])) for raw in cursor.fetchall()]
+
+        return self._db.driver(work, write=False)
+
+    def derived_from(self, tenant_id: str, asset_id: str) -> list[Asset]:
+        if not findable([asset_id]):
+            return []
+        a = self._tables.assets
+        stmt = (
+            select(a)
+            .where(
+                a.c.tenant_id == tenant_id,
+                or_(a.c.variant_of == asset_id, a.c.source_asset_id == asset_id),
+                a.c.deleted_at.is_(None),
+            )
+            .order_by(a.c.created_at, a.c.id)
+        )
+        return self._db.read(
+            lambda conn: [asset_from_row(row) for row in conn.execute(stmt).mappings()]
+        )
+
+    def set_placeholder(self, tenant_id: str, asset_id: str, placeholder: str) -> bool:
+        if not findable([asset_id]):
+            return False
+        a = self._tables.assets
+        stmt = (
+            update(a)
+            .where(a.c.tenant_id == tenant_id, a.c.id == asset_id, a.c.deleted_at.is_(None))
+            .values(placeholder=placeholder)
+        )
+        return bool(self._db.write(lambda conn: conn.execute(stmt).rowcount))
 
     # -- changes whose events the catalog builds -----------------------------------------
 
@@ -551,7 +625,7 @@ class SqlRepository:
 
         def work(conn: Connection) -> tuple[list[str], int]:
             rows = conn.execute(
-                select(a.c.id, a.c.storage_object_id)
+                select(a.c.id, a.c.storage_object_id, a.c.variant_of)
                 .join(o, o.c.id == a.c.storage_object_id)
                 .where(
                     a.c.tenant_id == tenant_id,
@@ -573,7 +647,7 @@ class SqlRepository:
                 update(e).where(e.c.tenant_id == tenant_id, e.c.actor == user_id).values(actor=None)
             ).rowcount
             self._insert_events(conn, [erased(asset_id) for asset_id in ids])
-            return ids, anonymized
+            return [row.id for row in rows if row.variant_of is None], anonymized
 
         return self._db.write(work)
 

@@ -86,6 +86,10 @@ _ASSET_FIELDS = (
     "created_at",
     "updated_at",
     "deleted_at",
+    "variant_of",
+    "variant",
+    "source_asset_id",
+    "placeholder",
 )
 
 

@@ -30,6 +30,8 @@ __all__ = ["HOST_REFERENCE_COLUMNS", "OnDelete", "Tables", "build_tables"]
 
 ID = 36  # a UUID string
 HOST_ID = 255  # opaque host identifiers (tenant, conversation, message, user, ...)
+VARIANT_NAME = 32  # a variant's name ("thumbnail")
+PLACEHOLDER = 2048  # the placeholder data URI (about 1 KB at most; see _content/thumbnails)
 
 #: Columns every list filter compares with ``=`` and that every asset has (never NULL).
 REQUIRED_FILTER_COLUMNS = ("asset_type", "source_tool", "mime_type")
@@ -214,6 +216,13 @@ def build_tables(
         Column("created_at", UtcDateTime, nullable=False),
         Column("updated_at", UtcDateTime, nullable=False),
         Column("deleted_at", UtcDateTime, nullable=True),
+        # Derived assets and lineage (revision 0004; see docs/schema.md): a variant (a
+        # thumbnail) names its source and its variant name; an edit names the image it was
+        # made from; the placeholder is a tiny data URI a grid paints before any image.
+        Column("variant_of", String(ID), nullable=True),
+        Column("variant", String(VARIANT_NAME), nullable=True),
+        Column("source_asset_id", String(ID), nullable=True),
+        Column("placeholder", String(PLACEHOLDER), nullable=True),
         CheckConstraint("asset_type IN ('image', 'file')", name=f"ck_{p}agent_assets_type"),
         *host_keys,
         *filter_indexes,
@@ -224,6 +233,23 @@ def build_tables(
             unique=True,
             sqlite_where=text("idempotency_key IS NOT NULL AND deleted_at IS NULL"),
             postgresql_where=text("idempotency_key IS NOT NULL AND deleted_at IS NULL"),
+        ),
+        # An asset's live variants (presign(variant=...), delete taking them along) and the
+        # live edits made from it (lineage): only derived rows are indexed.
+        Index(
+            f"ix_{p}agent_assets_tenant_variant_of",
+            "tenant_id",
+            "variant_of",
+            "variant",
+            sqlite_where=text("deleted_at IS NULL AND variant_of IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NULL AND variant_of IS NOT NULL"),
+        ),
+        Index(
+            f"ix_{p}agent_assets_tenant_source_asset_id",
+            "tenant_id",
+            "source_asset_id",
+            sqlite_where=text("deleted_at IS NULL AND source_asset_id IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NULL AND source_asset_id IS NOT NULL"),
         ),
         sqlite_with_rowid=False,
     )

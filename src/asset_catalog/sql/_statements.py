@@ -103,7 +103,8 @@ class ListQuery:
 
     def conditions(self) -> list[ColumnElement[bool]]:
         a = self.assets
-        conds: list[ColumnElement[bool]] = [a.c.deleted_at.is_(None)]
+        # variants (thumbnails) go with their source, never listed on their own
+        conds: list[ColumnElement[bool]] = [a.c.deleted_at.is_(None), a.c.variant_of.is_(None)]
         for column, op, name in self.terms:
             col = a.c[column]
             bound = bindparam(name, self.values[name], type_=col.type)
@@ -326,6 +327,7 @@ class Statements:
         self._delete_candidates: dict[int, tuple[Prepared, Prepared]] = {}
         self._lists: dict[tuple[Any, ...], Prepared] = {}
         self._live_assets: dict[tuple[int, bool], Prepared] = {}
+        self._live_variants: dict[int, Prepared] = {}
         self._insert_events_once: dict[int, Prepared] = {}
         #: insert_events_once binds one array per column (PostgreSQL)
         self.events_as_arrays = dialect.name == "postgresql"
@@ -402,6 +404,27 @@ class Statements:
             self._insert_events_once[count] = stmt
         return stmt
 
+    def live_variants(self, count: int) -> Prepared:
+        """The live variants named ``:variant`` of ``count`` assets of a tenant (binds
+        ``tenant_id``, ``variant``, ``id0`` ...), with their objects' keys (the last
+        column, ``_object_key``); compiled once per padded size."""
+        stmt = self._live_variants.get(count)
+        if stmt is None:
+            a, o = self._assets, self._objects
+            stmt = Prepared(
+                select(a, o.c.key.label("_object_key"))
+                .join(o, o.c.id == a.c.storage_object_id)
+                .where(
+                    a.c.tenant_id == bindparam("tenant_id"),
+                    a.c.variant_of.in_([bindparam(f"id{n}") for n in range(count)]),
+                    a.c.variant == bindparam("variant"),
+                    a.c.deleted_at.is_(None),
+                ),
+                self._dialect,
+            )
+            self._live_variants[count] = stmt
+        return stmt
+
     def live_assets(self, count: int, *, with_keys: bool) -> Prepared:
         """The tenant's live assets among ``count`` ids (binds ``tenant_id``, ``id0`` ...),
         with their objects' keys (column ``_object_key``) if ``with_keys``; compiled once
@@ -448,17 +471,24 @@ class Statements:
                 a.c.asset_type,
                 a.c.source_tool,
                 a.c.size_bytes,
+                a.c.variant_of,
                 *(column.label(f"object_{column.key}") for column in o.c),
+            )
+            # the assets asked for, and the live variants (thumbnails) of those, which go
+            # with them
+            wanted = and_(
+                a.c.tenant_id == tenant,
+                or_(a.c.id.in_(ids), and_(a.c.variant_of.in_(ids), a.c.deleted_at.is_(None))),
             )
             found = (
                 assets.join(o, o.c.id == a.c.storage_object_id)
-                .where(a.c.tenant_id == tenant, a.c.id.in_(ids))
+                .where(wanted)
                 .order_by(a.c.id)
                 .with_for_update(of=a)
             )
             latest = (
                 select(e.c.asset_id, func.max(e.c.at).label("latest"))
-                .where(e.c.tenant_id == tenant, e.c.asset_id.in_(ids))
+                .where(e.c.tenant_id == tenant, e.c.asset_id.in_(select(a.c.id).where(wanted)))
                 .group_by(e.c.asset_id)
             )
             pair = (Prepared(found, self._dialect), Prepared(latest, self._dialect))

@@ -30,7 +30,13 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
 
     raise MissingDependency("testing", "pytest") from exc
 
-from ._repository import ChangeContract, IngestContract, ReadContract, RepositoryContract
+from ._repository import (
+    ChangeContract,
+    IngestContract,
+    ReadContract,
+    RepositoryContract,
+    VariantContract,
+)
 from ._storage import StorageContract
 
 __all__ = [
@@ -39,4 +45,5 @@ __all__ = [
     "ReadContract",
     "RepositoryContract",
     "StorageContract",
+    "VariantContract",
 ]

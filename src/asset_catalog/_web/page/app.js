@@ -271,11 +271,58 @@ class Feed {
   }
 }
 
+/** Open the full-size image (the grid shows thumbnails): its own URL, asked for on click. */
+async function openOriginal(event, asset) {
+  event.preventDefault();
+  clearProblem(actionProblem);
+  const opened = window.open("about:blank", "_blank");
+  try {
+    const found = await api(
+      `/assets/${encodeURIComponent(asset.id)}/download-url?disposition=inline`,
+    );
+    if (opened) {
+      opened.opener = null;
+      opened.location.href = found.url;
+    } else window.location.assign(found.url);
+  } catch (problem) {
+    opened?.close();
+    showProblem(actionProblem, problem);
+  }
+}
+
+/** A card's picture: the placeholder (a tiny data: URI in the asset) painted at once, blurred,
+ * under the thumbnail, which fades in when it has loaded. Set through the CSSOM: the page's
+ * CSP allows no inline style, and img-src allows data: URIs. */
+function thumbnail(asset, url) {
+  const img = el("img", {
+    src: url,
+    alt: asset.filename,
+    loading: "lazy",
+    decoding: "async",
+    width: asset.width,
+    height: asset.height,
+  });
+  const link = el(
+    "a",
+    { class: "thumb", href: url, target: "_blank", rel: "noopener" },
+    img,
+  );
+  link.addEventListener("click", (event) => openOriginal(event, asset));
+  if (asset.placeholder?.startsWith("data:image/")) {
+    link.classList.add("placeholder");
+    link.style.setProperty("--placeholder", `url("${asset.placeholder}")`);
+    const shown = () => link.classList.add("loaded");
+    if (img.complete) shown();
+    else img.addEventListener("load", shown, { once: true });
+  }
+  return link;
+}
+
 async function renderImages(items, feed, signal) {
   if (items.length === 0) return;
   const batch = await api("/assets/download-urls", {
     method: "POST",
-    body: { ids: items.map((asset) => asset.id), disposition: "inline" },
+    body: { ids: items.map((asset) => asset.id), disposition: "inline", variant: "thumbnail" },
     signal,
   });
   if (signal.aborted) return;
@@ -285,20 +332,7 @@ async function renderImages(items, feed, signal) {
     const item = el("li", { class: "card" });
     const size = asset.width && asset.height ? `${asset.width}×${asset.height} · ` : "";
     item.append(
-      url
-        ? el(
-            "a",
-            { class: "thumb", href: url, target: "_blank", rel: "noopener" },
-            el("img", {
-              src: url,
-              alt: asset.filename,
-              loading: "lazy",
-              decoding: "async",
-              width: asset.width,
-              height: asset.height,
-            }),
-          )
-        : el("div", { class: "thumb empty" }, "No preview"),
+      url ? thumbnail(asset, url) : el("div", { class: "thumb empty" }, "No preview"),
       el(
         "div",
         { class: "meta" },
