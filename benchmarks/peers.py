@@ -46,6 +46,7 @@ INSERT = f"INSERT INTO attachments ({', '.join(COLS)}) VALUES ({', '.join('?' * 
 PAGE = "SELECT * FROM attachments WHERE tenant_id = ?{} ORDER BY created_at DESC, id DESC LIMIT 50"
 STREAMS, DISTS = ("sha256", AC, CORE, "floor"), ("psycopg", "filedepot", "sqlalchemy-file")
 WAL = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"
+NONE: dict[str, int] = {}  # no thumbnails: the peers make none (benchmarks/variants.py)
 TRACE = psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE
 Cfg = dict[str, Any]  # work directory, PostgreSQL URL, schema prefix, sizes
 
@@ -82,12 +83,14 @@ class Catalog:
     def __init__(self, cfg: Cfg, db: str, store: str, hook: Any = id, **pool: Any) -> None:
         url, self.schema, blobs = place(cfg, db, store)
         if self.schema is None:
-            self.cat = open_catalog(url, f"file://{blobs}", secret=h.SECRET)
+            self.cat = open_catalog(url, f"file://{blobs}", secret=h.SECRET, variant_sizes=NONE)
         else:
             hook((repository := PostgresRepository(url, schema=self.schema, **pool)).engine)
             repository.create_schema()
             storage, signer = FsspecStorage.from_url(f"file://{blobs}"), UrlSigner(h.SECRET)
-            self.cat = AssetCatalog(repository=repository, storage=storage, signer=signer)
+            self.cat = AssetCatalog(
+                repository=repository, storage=storage, signer=signer, variant_sizes=NONE
+            )
         self.ingest_image, self.ids, self.close = (
             h.ingest_call(self.cat, TENANT),
             {},

@@ -73,10 +73,9 @@ class Prepared:
         for name, processor in self._binds.items():
             if name in values:
                 value = values[name]
-            elif name in self._fixed:
+            else:  # a bind without a value is the repository's bug, never a NULL
+                assert name in self._fixed, f"no value for the bind parameter {name!r}"
                 value = self._fixed[name]
-            else:
-                raise KeyError(f"no value for the bind parameter {name!r}")
             converted[name] = processor(value) if processor is not None else value
         if self._positional:
             return tuple(converted[name] for name in self._names)
