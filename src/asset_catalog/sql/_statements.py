@@ -215,6 +215,22 @@ def _insert_ignoring_duplicates(table: Any, dialect: Any) -> Any:
     return insert(table)
 
 
+def _move(objects: Any, old: ObjectStatus, new: ObjectStatus, **binds: str) -> Any:
+    """UPDATE of one storage object (``:object_id``) from status ``old`` to ``new``,
+    matching nothing in any other status; ``binds`` set columns from bind parameters."""
+    return (
+        update(objects)
+        .where(
+            objects.c.id == bindparam("object_id"),
+            objects.c.status == bindparam("old_status", old.value),
+        )
+        .values(
+            status=bindparam("new_status", new.value),
+            **{column: bindparam(name) for column, name in binds.items()},
+        )
+    )
+
+
 def _row_if(table: Any, condition: ColumnElement[bool]) -> Select[Any]:
     """One row of ``table``'s columns from bind parameters of the same names, selected
     only if ``condition`` holds."""
@@ -297,30 +313,15 @@ class Statements:
         self._assets, self._dialect = a, dialect
         self._lock_live: dict[int, Prepared] = {}
         self.object_by_id = Prepared(select(o).where(o.c.id == bindparam("object_id")), dialect)
+        status = ObjectStatus
         self.store_object = Prepared(
-            update(o)
-            .where(
-                o.c.id == bindparam("object_id"),
-                o.c.status == bindparam("pending", ObjectStatus.PENDING.value),
-            )
-            .values(
-                status=bindparam("stored", ObjectStatus.STORED.value),
-                size_bytes=bindparam("new_size"),
-                sha256=bindparam("new_sha256"),
-            )
-            .returning(o.c.id),
+            _move(
+                o, status.PENDING, status.STORED, size_bytes="new_size", sha256="new_sha256"
+            ).returning(o.c.id),
             dialect,
         )
         self.fail_object = Prepared(
-            update(o)
-            .where(
-                o.c.id == bindparam("object_id"),
-                o.c.status == bindparam("pending", ObjectStatus.PENDING.value),
-            )
-            .values(
-                status=bindparam("failed", ObjectStatus.FAILED.value), deleted_at=bindparam("at")
-            ),
-            dialect,
+            _move(o, status.PENDING, status.FAILED, deleted_at="at"), dialect
         )
         self.insert_events = insert(e)
         self._objects, self._events = o, e
@@ -337,26 +338,9 @@ class Statements:
             .values(deleted_at=bindparam("at"), updated_at=bindparam("at")),
             dialect,
         )
-        self.start_object_delete = Prepared(
-            update(o)
-            .where(
-                o.c.id == bindparam("object_id"),
-                o.c.status == bindparam("stored", ObjectStatus.STORED.value),
-            )
-            .values(status=bindparam("deleting", ObjectStatus.DELETING.value)),
-            dialect,
-        )
+        self.start_object_delete = Prepared(_move(o, status.STORED, status.DELETING), dialect)
         self.finish_object_delete = Prepared(
-            update(o)
-            .where(
-                o.c.id == bindparam("object_id"),
-                o.c.status == bindparam("deleting", ObjectStatus.DELETING.value),
-            )
-            .values(
-                status=bindparam("deleted", ObjectStatus.DELETED.value),
-                deleted_at=bindparam("at"),
-            ),
-            dialect,
+            _move(o, status.DELETING, status.DELETED, deleted_at="at"), dialect
         )
 
     def list_prepared(self, tables: Tables, q: ListQuery) -> Prepared:
