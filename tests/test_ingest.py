@@ -102,6 +102,24 @@ class LateSightingRepository:
         return getattr(self._inner, name)
 
 
+class PublishedTwiceRepository:
+    """Delegates to a repository, but sends each publish twice, as a retry after a lost
+    connection does when the first attempt had committed."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.sent = 0
+
+    def complete_ingest(self, *args: Any) -> None:
+        self.sent += 1
+        self._inner.complete_ingest(*args)
+        self.sent += 1
+        self._inner.complete_ingest(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 def chunked(data: bytes, size: int) -> Iterator[bytes]:
     """``data`` as an iterator of ``size``-byte chunks."""
     for start in range(0, len(data), size):
@@ -298,6 +316,20 @@ class TestIngestImageIdempotency:
         assert again.id == first.id
         assert (again.width, again.height) == (4, 4)
         assert stream.tell() == 0
+
+    def test_a_publish_sent_twice_returns_the_asset(
+        self, catalog: AssetCatalog, signer: UrlSigner
+    ) -> None:
+        """A publish that committed and was sent again (a lost connection's retry) meets
+        its own asset's key: the ingest returns its asset, even without an idempotency key,
+        and keeps the blob."""
+        twice = PublishedTwiceRepository(catalog.repository)
+        racer = AssetCatalog(repository=twice, storage=catalog.storage, signer=signer)
+        asset = racer.ingest_upload("t1", b"report", filename="report.txt")
+        assert twice.sent == 2
+        assert catalog.get("t1", asset.id) == asset
+        assert list(catalog.storage.iter_keys()) == [stored_object(catalog, asset).key]
+        assert objects_in(catalog, ObjectStatus.FAILED) == []
 
     def test_lost_race_returns_winner(self, catalog: AssetCatalog, signer: UrlSigner) -> None:
         """An ingest that loses the idempotency-key race returns the winner's asset and

@@ -171,8 +171,11 @@ def ingest(ctx: Context, request: IngestRequest) -> Asset:
         # (4) One transaction: object stored, asset and its event inserted.
         lifecycle.publish(ctx, asset)
     except DuplicateKeyError:
-        # Lost a race on the idempotency key: the winner's asset is the answer.
-        lifecycle.abandon(ctx, obj)
+        # Lost a race on the idempotency key: the winner's asset is the answer. (Or the
+        # publish was sent twice, a lost connection's retry, and the first one committed:
+        # the object is stored, and this ingest's asset is the answer.)
+        if lifecycle.abandon(ctx, obj) and asset is not None:
+            return asset
         winner = repository.find_by_idempotency_key(tenant_id, key) if key else None
         if winner is not None:
             return winner
