@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import attrs
@@ -385,6 +386,30 @@ class TestIdempotencyKey:
         assert "WHERE ((idempotency_key IS NOT NULL) AND (deleted_at IS NULL))" in definition
 
 
+@contextmanager
+def _on_one_connection(
+    engine: Engine, schema: str
+) -> Iterator[tuple[PostgresRepository, Callable[[], int]]]:
+    """A repository with a pool of one connection, and a call that has the server terminate
+    that connection (it returns how many it terminated)."""
+    name = f"ac-test-{uuid.uuid4().hex[:12]}"
+    repo = _pg_repository(
+        make_url(engine.url), schema, pool_size=1, connect_args={"application_name": name}
+    )
+
+    def kill() -> int:
+        sql = (
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = :name"
+        )
+        return int(_scalar(engine, sql, name=name))
+
+    try:
+        yield repo, kill
+    finally:
+        repo.close()
+
+
 class TestPool:
     """The engine's pool survives connections the server dropped."""
 
@@ -392,48 +417,23 @@ class TestPool:
         self, postgres_engine: Engine, postgres_schema: str
     ) -> None:
         """After the server terminates the pooled connection, the next call still works."""
-        name = f"ac-test-{uuid.uuid4().hex[:12]}"
-        url = make_url(postgres_engine.url)
-        repo = _pg_repository(
-            url, postgres_schema, pool_size=1, connect_args={"application_name": name}
-        )
-        try:
+        with _on_one_connection(postgres_engine, postgres_schema) as (repo, kill):
             obj = make_object()
             repo.add_pending_object(obj)
-            killed = _scalar(
-                postgres_engine,
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE application_name = :name",
-                name=name,
-            )
-            assert killed >= 1
+            assert kill() >= 1
             assert repo.get_object(obj.id) == obj
-        finally:
-            repo.close()
 
     def test_a_write_on_a_killed_connection_is_run_again(
         self, postgres_engine: Engine, postgres_schema: str
     ) -> None:
         """A pipelined write transaction that finds its pooled connection dead runs once
         more on a fresh one: the row is written once, and the call does not fail."""
-        name = f"ac-test-{uuid.uuid4().hex[:12]}"
-        url = make_url(postgres_engine.url)
-        repo = _pg_repository(
-            url, postgres_schema, pool_size=1, connect_args={"application_name": name}
-        )
-        try:
+        with _on_one_connection(postgres_engine, postgres_schema) as (repo, kill):
             repo.add_pending_object(make_object())  # the pool now holds one connection
-            _scalar(
-                postgres_engine,
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE application_name = :name",
-                name=name,
-            )
+            assert kill() >= 1
             obj = make_object()
             repo.add_pending_object(obj)
             assert repo.get_object(obj.id) == obj
-        finally:
-            repo.close()
 
     def test_failed_pipelined_transactions_leave_the_pool_usable(
         self, postgres_repository: PostgresRepository, memory_storage: BlobStorage
