@@ -106,15 +106,21 @@ class Connections:
         return self._retrying(once)
 
     @contextmanager
-    def _raw(self) -> Iterator[Any]:
-        """A pooled driver connection (SQLAlchemy's proxy); one the error of the work shows
-        to be broken is invalidated (never returned to the pool) and reported as lost."""
+    def _raw(self, *, replace_on_error: bool = False) -> Iterator[Any]:
+        """A pooled driver connection (SQLAlchemy's proxy). One that a database error of
+        the work shows to be broken is invalidated (never returned to the pool) and
+        reported as lost, so that the call is run again; with ``replace_on_error``, any
+        database error invalidates it."""
         raw = self.engine.raw_connection()
         try:
             yield raw
         except self._dbapi.Error as exc:
-            if raw.is_valid and self.engine.dialect.is_disconnect(exc, raw.driver_connection, None):
+            lost = raw.is_valid and self.engine.dialect.is_disconnect(
+                exc, raw.driver_connection, None
+            )
+            if lost or replace_on_error:
                 raw.invalidate(exc)
+            if lost:
                 raise ConnectionLost(f"the database connection was lost: {exc}") from exc
             raise
         finally:
@@ -184,37 +190,37 @@ class Connections:
         """One write transaction in psycopg's pipeline mode: the connection in autocommit,
         so the BEGIN and COMMIT sent here are the only transaction statements, and they
         travel with the work's statements."""
-        with self._write_gate, translating(self._dbapi), self._raw() as raw:
+        # After a failed statement the server skipped what was queued after it, its
+        # preparation too, so psycopg's record of prepared statements no longer matches the
+        # server's: on any database error the connection is replaced (rare: a unique-key
+        # race, a lost connection).
+        with (
+            self._write_gate,
+            translating(self._dbapi),
+            self._raw(replace_on_error=True) as raw,
+        ):
             conn: Any = raw.driver_connection
             conn.autocommit = True
+            cursor = conn.cursor()
             try:
-                cursor = conn.cursor()
-                try:
-                    with conn.pipeline():
-                        cursor.execute("BEGIN")
-                        if not durable and self._dialect.relaxed_commit_sql is not None:
-                            cursor.execute(self._dialect.relaxed_commit_sql)
-                        result = work(cursor)
-                        cursor.execute("COMMIT")
-                    # Leaving the pipeline sent it all and read every answer.
-                    if check is not None:
-                        check(result)
-                    return result
-                finally:
-                    _quietly(cursor.close)
-            except self._dbapi.Error as exc:
-                # The server skipped what was queued after the failed statement, its
-                # preparation too, so psycopg's record of prepared statements no longer
-                # matches the server's: the connection is replaced (rare: a unique-key race,
-                # a lost connection), and a lost one reported so that the call is retried.
-                lost = self.engine.dialect.is_disconnect(exc, conn, None)
-                raw.invalidate(exc)
-                if lost:
-                    raise ConnectionLost(f"the database connection was lost: {exc}") from exc
+                with conn.pipeline():
+                    cursor.execute("BEGIN")
+                    if not durable and self._dialect.relaxed_commit_sql is not None:
+                        cursor.execute(self._dialect.relaxed_commit_sql)
+                    result = work(cursor)
+                    cursor.execute("COMMIT")
+                # Leaving the pipeline sent it all and read every answer.
+                if check is not None:
+                    check(result)
+            except self._dbapi.Error:
+                raise  # the connection is replaced: nothing of it to end
+            except BaseException:  # a refusal of the work's own, say: end the transaction
+                _quietly(lambda: _end_pipelined(conn))
                 raise
             finally:
-                if raw.is_valid:  # a failed transaction ends here
-                    _quietly(lambda: _end_pipelined(conn))
+                _quietly(cursor.close)
+            _quietly(lambda: _end_pipelined(conn))
+            return result
 
     def execute(self, stmt: Prepared, values: dict[str, Any], *, durable: bool = True) -> None:
         """One prepared write statement in its own transaction."""

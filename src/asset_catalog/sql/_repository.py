@@ -46,6 +46,7 @@ from ..protocols import (
     PurgedEvent,
 )
 from ._connections import Connections, Dialect
+from ._prepared import Prepared
 from ._rows import (
     asset_from_row,
     asset_reader,
@@ -182,8 +183,19 @@ class SqlRepository:
     # -- ingest ---------------------------------------------------------------------------
 
     def find_by_idempotency_key(self, tenant_id: str, key: str) -> Asset | None:
-        row = self._db.fetch_one(self._sql.asset_by_key, {"tenant_id": tenant_id, "key": key})
-        return asset_from_row(row) if row is not None else None
+        return self._one_asset(self._sql.asset_by_key, {"tenant_id": tenant_id, "key": key})
+
+    def _one_asset(self, stmt: Prepared, values: dict[str, Any]) -> Asset | None:
+        """The asset a prepared one-row read finds, or None (converted once, by the
+        statement's reader)."""
+        read, params = stmt.derived(asset_reader), stmt.params(values)
+
+        def work(cursor: Any) -> Asset | None:
+            cursor.execute(stmt.sql, params)
+            raw = cursor.fetchone()
+            return read(raw) if raw is not None else None
+
+        return self._db.driver(work, write=False)
 
     def add_pending_object(self, obj: StorageObject) -> None:
         # Not waited for on disk: a database crash that loses this row can only leave the
@@ -248,12 +260,16 @@ class SqlRepository:
         self._db.driver(work, write=True, check=check)
 
     def mark_objects_failed(self, object_ids: Sequence[str], at: dt.datetime) -> None:
+        self._mark_removed(self._sql.fail_object, object_ids, at)
+
+    def _mark_removed(self, stmt: Prepared, object_ids: Sequence[str], at: dt.datetime) -> None:
+        """Move objects whose blobs were removed on to their next status (``failed`` or
+        ``deleted``), not waiting for the commit's flush to disk: the blobs are gone
+        already, and a row that is ``pending`` or ``deleting`` again after a crash is
+        finished by reconcile(), which finds no blob to remove."""
         if not object_ids:
             return
-        stmt = self._sql.fail_object
         rows = [stmt.params({"object_id": object_id, "at": at}) for object_id in object_ids]
-        # Not waited for on disk: the blob is gone already, and a row that is ``pending``
-        # again after a crash is failed by reconcile(), which finds no blob to remove.
         self._db.driver(lambda cursor: _each(cursor, stmt.sql, rows), write=True, durable=False)
 
     # -- reads ----------------------------------------------------------------------------
@@ -261,9 +277,9 @@ class SqlRepository:
     def get_asset(self, tenant_id: str, asset_id: str) -> Asset | None:
         if not findable([asset_id]):
             return None
-        values = {"tenant_id": tenant_id, "asset_id": asset_id}
-        row = self._db.fetch_one(self._sql.asset_by_id, values)
-        return asset_from_row(row) if row is not None else None
+        return self._one_asset(
+            self._sql.asset_by_id, {"tenant_id": tenant_id, "asset_id": asset_id}
+        )
 
     def get_assets(self, tenant_id: str, asset_ids: Sequence[str]) -> list[Asset]:
         return [asset for asset, _key in self._live_assets(tenant_id, asset_ids, False)]
@@ -475,12 +491,14 @@ class SqlRepository:
         sql = self._sql
         inserts: list[tuple[str, Any]] = []
         for start in range(0, len(events), MULTI_ROW):
-            batch = padded([event_values(ev) for ev in events[start : start + MULTI_ROW]])
-            stmt = sql.insert_events_once(len(batch))
+            batch = [event_values(ev) for ev in events[start : start + MULTI_ROW]]
             values: dict[str, Any]
-            if sql.events_as_arrays:
+            if sql.events_as_arrays:  # one statement for any count: nothing to pad
+                stmt = sql.insert_events_once(len(batch))
                 values = {key: [row[key] for row in batch] for key in batch[0]}
             else:
+                batch = padded(batch)
+                stmt = sql.insert_events_once(len(batch))
                 values = {f"{key}{n}": v for n, row in enumerate(batch) for key, v in row.items()}
             inserts.append((stmt.sql, stmt.params(values)))
         by_tenant: dict[str, set[str]] = {}
@@ -609,13 +627,7 @@ class SqlRepository:
         return self._db.driver(work, write=True)
 
     def finish_delete(self, object_ids: Sequence[str], at: dt.datetime) -> None:
-        if not object_ids:
-            return
-        stmt = self._sql.finish_object_delete
-        rows = [stmt.params({"object_id": object_id, "at": at}) for object_id in object_ids]
-        # Not waited for on disk: the blobs are gone already, and a row that is
-        # ``deleting`` again after a crash is finished by reconcile().
-        self._db.driver(lambda cursor: _each(cursor, stmt.sql, rows), write=True, durable=False)
+        self._mark_removed(self._sql.finish_object_delete, object_ids, at)
 
     def erase_deleted(
         self, tenant_id: str, user_id: str, erased: ErasedEvent
