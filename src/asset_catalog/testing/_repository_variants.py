@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from ..protocols import AssetQuery, AssetRepository
 from ._builders import BASE_TIME, deleting, stored
 
@@ -15,11 +17,13 @@ class VariantContract:
     def test_variants_are_read_by_source_and_name(self, repository: AssetRepository) -> None:
         """get_variants_with_keys: the tenant's live variants of that name among the sources,
         with their keys; derived_from: variants and edits of one asset, oldest first."""
+        # One second apart: ids made in the same millisecond are in no particular order.
+        at = [BASE_TIME + dt.timedelta(seconds=n) for n in range(4)]
         image = stored(repository)
-        thumb = stored(repository, variant_of=image.id, variant="thumbnail")
-        preview = stored(repository, variant_of=image.id, variant="preview")
+        thumb = stored(repository, variant_of=image.id, variant="thumbnail", created_at=at[1])
+        preview = stored(repository, variant_of=image.id, variant="preview", created_at=at[2])
         stored(repository, "tenant-b", variant_of=image.id, variant="thumbnail")
-        edit = stored(repository, source_asset_id=image.id)
+        edit = stored(repository, source_asset_id=image.id, created_at=at[3])
         got = repository.get_variants_with_keys("tenant-a", [image.id, "nope"], "thumbnail")
         obj = repository.get_object(thumb.storage_object_id)
         assert obj is not None
